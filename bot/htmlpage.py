@@ -73,10 +73,11 @@ class Column:
 
 
 def columns(svg_id: str, title: str, points: Sequence[Column], *, maximum: float,
-            colour: str = GREEN, fit: int = CHART_FIT) -> str:
+            colour: str = GREEN, fit: int = CHART_FIT, scales: bool = True) -> str:
     """A column per point (a day), scaled to `maximum`, its text above it (on a tooltip when
     the columns are narrow) and its label below (every few columns when they are narrow);
-    each column's group carries `data-label` and `data-value`.
+    each column's group carries `data-label` and `data-value`. `scales=False`: no inline
+    style (a page whose Content-Security-Policy allows none scales it from its stylesheet).
 
     The columns share `fit` pixels, so the whole period fits its box and the newest day (the
     rightmost) is never behind a scrollbar; the drawing shrinks with a narrower box."""
@@ -87,7 +88,7 @@ def columns(svg_id: str, title: str, points: Sequence[Column], *, maximum: float
     width = count * step + 20
     height = top + plot + 34
     every = -(-36 // step)  # a label needs about 36 px
-    items = [svg_open(svg_id, title, width, height, 11, scales=True)]
+    items = [svg_open(svg_id, title, width, height, 11, scales=scales)]
     base = top + plot
     items.append(f'<line x1="10" x2="{width - 10}" y1="{base}" y2="{base}" stroke="{FAINT}"/>')
     for index, point in enumerate(points):

@@ -20,7 +20,7 @@ from bot.metrics import registry as metrics
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus
 from bot.storage.outage import outage_of
-from bot.storage.repositories import MessageRepository, UsageRepository
+from bot.storage.repositories import MessageRepository, TraceRepository, UsageRepository
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ async def finish(
     for feature in parts.features:
         await feature.settle(turn, last, verdict)
     text = verdict.text
+    turn.trace.add("model", _model_entry(parts, turn, status, usage, last is None))
 
     async def store() -> None:
         async with parts.sessionmaker() as session:
@@ -81,6 +82,9 @@ async def finish(
                 return
             for feature in parts.features:
                 await feature.record(session, turn, verdict)
+            # After every feature's record: what they noted of the answer goes with it.
+            await TraceRepository(session).save(turn.answer_id, turn.trace.dumps(),
+                                                turn.trace.tags)
             if question_tokens is not None:
                 await messages.set_token_count(turn.question_id, question_tokens)
             if usage is not None:
@@ -152,6 +156,27 @@ async def _store_later(
     logger.info("answer %s in chat %s stored once the database was back",
                 turn.answer_id, turn.chat.chat_id)
     then()
+
+
+def _model_entry(
+    parts: TurnParts, turn: TurnState, status: MessageStatus, usage: Usage | None,
+    unasked: bool,
+) -> dict[str, object]:
+    """The core's entry of the trace: which model on which wire, the tokens, the time to the
+    first words and to the end (milliseconds from the turn's opening), the answer's status."""
+    now = time.monotonic()
+    first = turn.first_words
+    return {
+        "model": turn.model,
+        "wire": parts.wire,
+        "status": status.value,
+        "asked": not unasked,
+        "input_tokens": usage.input_tokens if usage else None,
+        "output_tokens": usage.completion_tokens if usage else None,
+        "first_words_ms": round((first - turn.started) * 1000) if first is not None else None,
+        "total_ms": round((now - turn.started) * 1000),
+        "history_trimmed": turn.trimmed,
+    }
 
 
 def _log_answer(

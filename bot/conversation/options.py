@@ -14,7 +14,8 @@ class TurnOptions:
     `include_failed_in_prompt`: failed answers stay in the history the model sees;
     `count_timeout`/`count_threshold`: the tokenizer's wait and the length from which a
     question is counted rather than estimated; `track_delivery` (several replicas): answers
-    are stored `delivery_pending` until the front end notes them delivered."""
+    are stored `delivery_pending` until the front end notes them delivered; `wire`: the
+    API the chat model is asked on, for the answers' traces."""
 
     default_model: str
     default_system_prompt: str
@@ -26,3 +27,4 @@ class TurnOptions:
     count_timeout: float = 5.0
     count_threshold: int = 64
     track_delivery: bool = False
+    wire: str = ""  # how the model is asked (TEXT_API), as answers' traces name it

@@ -38,6 +38,7 @@ class TurnParts:
     # Several replicas: answers are stored `delivery_pending` until the front end says they
     # were delivered, so a replica dying in between is noticed.
     track_delivery: bool = False
+    wire: str = ""  # the chat model's API (TEXT_API), as the answers' traces name it
     # The turn streaming in each chat (turns of a chat run one at a time).
     streaming: dict[int, TurnState] = field(default_factory=dict)
     # Answers that ended while the database was away, being stored when it is back (per

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 
@@ -61,6 +62,8 @@ async def run(
         async with aclosing(stream) as snapshots:
             async for snapshot in snapshots:
                 last = snapshot
+                if turn.first_words is None and snapshot.text:
+                    turn.first_words = time.monotonic()
                 if snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls:
                     grounded.tool_called = True  # a tool's result may ground the answer
                 if on_snapshot is not None:

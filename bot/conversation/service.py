@@ -86,6 +86,7 @@ class ConversationService:
             today=today,
             features=tuple(features),
             track_delivery=options.track_delivery,
+            wire=options.wire,
         )
         # The features whose answers may wait for the user's press.
         self._pauses = tuple(feature for feature in features if feature.pauses)

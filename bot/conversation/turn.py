@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
+from bot.conversation.trace import Trace
 from bot.conversation.types import ChatRef, Speaker
 from bot.foundation_models.types import ChatMessage, CompletionStatus, Role
 from bot.prompting import HistoryItem
@@ -53,6 +54,7 @@ class TurnState:
     # Tokens the prompt may take (the context minus the reply reserve); 0 = not limited.
     room: int = 0
     started: float = 0.0  # time.monotonic() when the turn was opened (the answer's latency)
+    first_words: float | None = None  # time.monotonic() when the first text came (the trace)
     count: asyncio.Future[int] | None = None  # the tokenizer's count of the question
     trimmed: bool = False
     # The Telegram messages showing the answer while it streams (stored with the answer).
@@ -65,6 +67,9 @@ class TurnState:
     waits_for_press: bool = False
     # The features' slots (features.py), by their type; handed on to the result.
     parts: dict[type, object] = field(default_factory=dict)
+    # Why the answer is what it is: each feature's entries and the model's, stored with the
+    # answer (trace.py).
+    trace: Trace = field(default_factory=Trace)
 
     @property
     def question_id(self) -> int:

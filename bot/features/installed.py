@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from importlib import import_module
 
 from bot.features.business.feature import FEATURE as business
+from bot.features.console.feature import FEATURE as console
 from bot.features.desk.feature import FEATURE as desk
 from bot.features.documents.feature import FEATURE as documents
 from bot.features.evaluation.feature import FEATURE as evaluation
@@ -45,6 +46,7 @@ FEATURES: tuple[Feature, ...] = (
     tools,        # TOOLS_FILE and the App's tools: the tool loop, cards, `fmbot tools`
     rich,         # rich messages (RICH_MESSAGES)
     evaluation,   # simulated customers: `fmbot eval`
+    console,      # the support lead's console on the bot's web server (CONSOLE)
 )
 
 

@@ -10,6 +10,7 @@ from bot.conversation import ConversationService
 from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import Contributing, Opening, TurnFeature, Verdict
 from bot.conversation.listeners import Listeners
+from bot.conversation.trace import Trace
 from bot.conversation.turn import Question, TurnState, previous_questions
 from bot.conversation.types import (
     ChatRef,
@@ -31,6 +32,7 @@ __all__ = [
     "PromptDraft",
     "Question",
     "Speaker",
+    "Trace",
     "TurnFeature",
     "TurnResult",
     "TurnState",

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.extending.events import HandoffEvent, RunContext, ToolCallInfo
@@ -105,3 +107,103 @@ class SimulationModels:
 
     customer: str
     judge: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFact:
+    """What the support desk knows of a conversation with a customer: whether a person was
+    asked in (`handed_off`, `handoff_reason`), whether the case is closed (`resolved`; None
+    while it is open) and how (`resolution`), the customer's rating (`csat`, 1-5), the
+    conversation scorer's verdict (`score`, 1-5; `scored_resolved`) with its evidence lines,
+    `verified`: scored resolved with the bot alone, and the intent the desk's learning loop
+    tagged it with (`intent`)."""
+
+    handed_off: bool = False
+    handoff_reason: str | None = None
+    resolved: bool | None = None
+    resolution: str | None = None
+    csat: int | None = None
+    csat_comment: str | None = None
+    score: int | None = None
+    scored_resolved: bool | None = None
+    verified: bool = False
+    evidence: tuple[str, ...] = ()
+    intent: str | None = None
+
+
+#: A conversation as the desk is asked about it: its key (the caller's), the customer's chat
+#: (a private chat's id is the user's) and the span of its messages.
+ChatSpan = tuple[int, int, "dt.datetime", "dt.datetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """The support desk's facts of conversations (the console's filters and pages): for each
+    span whose chat had a case over it, the newest such case's `CaseFact`, by the span's
+    key. One bounded read per call, in the caller's session."""
+
+    read: Callable[[AsyncSession, Sequence[ChatSpan]], Awaitable[dict[int, CaseFact]]]
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One day of the support desk's report: its conversations, those handed to a person, the
+    verified resolution rate (None: none could be verified), the mean CSAT and the mean
+    conversation score (None: none that day)."""
+
+    day: dt.date
+    conversations: int
+    handed_over: int
+    verified_rate: float | None
+    csat: float | None
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFigures:
+    """The support desk's report figures (`fmbot report`'s) per day over the last `days`,
+    today included, and its knowledge gaps: the questions answered "not found" with how
+    often, the most frequent first."""
+
+    read: Callable[[int], Awaitable[tuple[list[DayFigures], list[tuple[str, int]]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCase:
+    """A conversation the support desk's scorer read (`scored_resolved`, `score` 1-5, its
+    evidence), with what people said of it: the customer's CSAT, whether an operator closed
+    it as resolved (/close)."""
+
+    case_id: int
+    user_id: int
+    opened_at: dt.datetime
+    scored_resolved: bool
+    score: int | None
+    csat: int | None
+    closed_by_operator: bool
+    evidence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCases:
+    """The scorer's verdicts since a time, the newest first, at most `limit`, in the caller's
+    session: what the console checks the judge against people with."""
+
+    read: Callable[[AsyncSession, dt.datetime, int], Awaitable[list[ScoredCase]]]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNote:
+    """An operator's internal note on a customer's case: when, who, what."""
+
+    at: dt.datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNotes:
+    """The operators' internal notes of the cases over each conversation's span (a
+    `ChatSpan` each), by the span's key, oldest first: the console's transcript shows them."""
+
+    read: Callable[[AsyncSession, Sequence[ChatSpan]], Awaitable[dict[int, list[CaseNote]]]]

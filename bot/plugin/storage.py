@@ -1,14 +1,15 @@
 """`bot.plugin.storage`: fmbot's database, as a feature keeps its own tables and reads the
 core's: `Database` and its sessions, the table `Base` and its mixins, the core's tables
-(`Conversation`, `Message`, ...) and repositories, per-user daily counts (`DailyCounts`,
-`utc_today`), personal tables (erased with their user), and dialect-aware upserts. SQLAlchemy
-only: no aiogram or httpx, so a feature's storage modules may import it."""
+(`Conversation`, `Message`, `AnswerTrace`, ...) and repositories, per-user daily counts
+(`DailyCounts`, `utc_today`), personal tables (erased with their user), and dialect-aware
+upserts. SQLAlchemy only: no aiogram or httpx, so a feature's storage modules may import it."""
 
 from __future__ import annotations
 
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
 from bot.storage.models import (
+    AnswerTrace,
     Chat,
     Conversation,
     Message,
@@ -19,6 +20,7 @@ from bot.storage.models import (
     utc_today,
 )
 from bot.storage.models.base import Base, BigIntegerPK, TimestampMixin, string_enum, utcnow
+from bot.storage.models.traces import NOT_FOUND_TAGGED
 from bot.storage.outage import outage_of
 from bot.storage.personal import PersonalTable, register_personal
 from bot.storage.pooling import one_statement_sessions
@@ -29,6 +31,7 @@ from bot.storage.repositories import (
     DailyCounts,
     HistoryEntry,
     MessageRepository,
+    TraceRepository,
     UpdateReceipt,
     UsageRepository,
     UserRepository,
@@ -39,7 +42,9 @@ from bot.storage.repositories import (
 from bot.storage.repositories._upsert import dialect_name, excluded, insert_for
 
 __all__ = [
+    "NOT_FOUND_TAGGED",
     "PROMPT_STATUSES",
+    "AnswerTrace",
     "Base",
     "BigIntegerPK",
     "Chat",
@@ -55,6 +60,7 @@ __all__ = [
     "MessageStatus",
     "PersonalTable",
     "TimestampMixin",
+    "TraceRepository",
     "UpdateReceipt",
     "UsageRepository",
     "User",

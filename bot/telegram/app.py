@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiogram.methods import DeleteWebhook
@@ -41,6 +41,7 @@ from bot.telegram.webhook import serve_webhook
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
     from aiogram.types import Update
+    from aiohttp import web as aiohttp_web
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation import ConversationService
@@ -74,6 +75,7 @@ class TelegramApp:
         leases: ChatLeases | None = None,
         notices: OutageNotices | None = None,
         services: Sequence[BotService] = (),
+        web: Sequence[Callable[[aiohttp_web.Application], None]] = (),
         # Within Docker's 10 s between SIGTERM and SIGKILL: 6 s to finish, 3 s to finalise.
         shutdown_grace: float = 6.0,
         shutdown_settle: float = 3.0,
@@ -88,6 +90,8 @@ class TelegramApp:
         self.leases = leases
         self.notices = notices  # past DATABASE_OUTAGE_GRACE, users waiting are told
         self.services = services
+        # What the features add to the webhook's server (webhook.py): the console's pages.
+        self.web_routes = web
         self.shutdown_grace = shutdown_grace
         self.shutdown_settle = shutdown_settle
         self.stopping = False  # True from SIGTERM on: /readyz answers 503 (metrics/server.py)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aiogram import Bot, Router
+    from aiohttp import web
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.conversation import ConversationService
@@ -55,8 +56,10 @@ class TelegramPart:
     `stops_first`: services started after every other and stopped before them (their
     answers finish before the outbox closes); `lines`: what /help and /stats say of it
     (its menu commands it registers when it is set up: `FeatureSetup.command`); `owners`:
-    who owns a business connection (the admission gate judges the owner
-    of every business update by it; without it no business update is admitted)."""
+    who owns a business connection (the admission gate judges the owner of every business
+    update by it; without it no business update is admitted); `web`: what it adds to the
+    webhook's web server in webhook mode (the console's pages), each given the server's
+    aiohttp application before it starts."""
 
     front: Sequence[Router] = ()
     early: Sequence[Router] = ()
@@ -70,6 +73,7 @@ class TelegramPart:
     stops_first: Sequence[BotService] = ()
     lines: UsageLines | None = None
     owners: ConnectionOwners | None = None
+    web: Sequence[Callable[[web.Application], None]] = ()
 
 
 # What a feature gives the front: built once the front's own parts are.

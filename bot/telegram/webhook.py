@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
@@ -45,6 +46,9 @@ class WebhookApp(Protocol):
 
     @property
     def allowed_updates(self) -> list[str]: ...
+
+    @property
+    def web_routes(self) -> Sequence[Callable[[web.Application], None]]: ...
 
     async def startup(self) -> None: ...
 
@@ -93,6 +97,8 @@ async def _serve(
         route=app.leases.route if app.leases is not None else None,
     )
     handler.register(server, path=path)
+    for add in app.web_routes:  # the features' pages (the console), beside the webhook
+        add(server)
     runner = web.AppRunner(
         server, handle_signals=False, shutdown_timeout=REQUEST_SHUTDOWN_TIMEOUT
     )

@@ -26,6 +26,10 @@ class Reply:
     tool_calls: tuple[ToolCallInfo, ...] = ()
     """The tool calls of the turn, in order: name, arguments, outcome (`ok`, `error`,
     `declined`...) and result; a call waiting for a press has no outcome yet."""
+    traces: tuple[dict[str, Any], ...] = ()
+    """The stored traces of the turn's answers, in order: each a dict of the features'
+    entries (`"model"`, `"knowledge"`, `"tools"`, `"grounding"`...), as the console reads
+    them."""
     status: str = ""
     """The stored answer's status (`complete`, `waiting` for a press, `failed`...), or empty
     when no model turn ran (a command)."""

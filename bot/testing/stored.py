@@ -9,6 +9,7 @@ knowledge base's store."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.extending.events import SourceInfo, ToolCallInfo, tool_call_outcome
 from bot.features.installed import load_tables
-from bot.storage.models import Base, Conversation, Message, MessageRole
+from bot.storage.models import AnswerTrace, Base, Conversation, Message, MessageRole
 
 # A call that never ran has no outcome; its state says why.
 _UNRUN = {"declined": "declined", "expired": "expired"}
@@ -40,6 +41,7 @@ class Turned:
     status: str
     sources: tuple[SourceInfo, ...]
     tool_calls: tuple[ToolCallInfo, ...]
+    traces: tuple[dict[str, Any], ...] = ()
 
 
 def _calls() -> Table:
@@ -91,8 +93,13 @@ async def changes(
         status = next(s for i, s, _ in after.answers if i == answer_ids[-1])
     async with sessions() as session:
         sources: list[SourceInfo] = []
+        traces: list[dict[str, Any]] = []
         if answer_ids:
             sources = [_source(s) for s in await answer_sources(session, answer_ids)]
+            stored = await session.execute(
+                select(AnswerTrace.data).where(AnswerTrace.answer_id.in_(answer_ids))
+                .order_by(AnswerTrace.answer_id))
+            traces = [json.loads(data) for (data,) in stored]
         calls: list[ToolCallInfo] = []
         if call_ids:
             table = _calls().c
@@ -107,7 +114,7 @@ async def changes(
                              result=c.result or "")
                 for c in found
             ]
-    return Turned(status, tuple(sources), tuple(calls))
+    return Turned(status, tuple(sources), tuple(calls), tuple(traces))
 
 
 def _source(record: dict[str, Any]) -> SourceInfo:

@@ -339,6 +339,7 @@ class BotTester:
             calls=calls,
             sources=turned.sources,
             tool_calls=turned.tool_calls,
+            traces=turned.traces,
             status=turned.status,
         )
 

@@ -128,6 +128,7 @@ async def core(
             temperature=settings.temperature,
             context_overrides=settings.model_context_sizes,
             track_delivery=front.track_delivery,
+            wire=settings.text_api,
         )
         image_cost = built.find(ImageCost)
         conversation = ConversationService(

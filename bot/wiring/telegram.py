@@ -145,7 +145,8 @@ def build_telegram(
     services += [service for part in parts for service in part.stops_first]
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, notices=notices,
-        services=services, shutdown_grace=options.shutdown_grace,
+        services=services, web=[add for part in parts for add in part.web],
+        shutdown_grace=options.shutdown_grace,
         shutdown_settle=options.shutdown_settle,
     )
 

@@ -234,11 +234,12 @@ def test_every_allowed_library_setting_is_still_there() -> None:
 
 def test_the_telegram_app_is_handed_built_parts_and_builds_none() -> None:
     """`TelegramApp.__init__` takes the built Bot, Dispatcher, handler deps, backlog, leases,
-    database outage notices and the services started with the bot (the support desk among
-    them; and two durations), and only keeps them: no call, no construction."""
+    database outage notices, the services started with the bot (the support desk among
+    them), what the features add to the webhook's web server (the console's pages) and two
+    durations, and only keeps them: no call, no construction."""
     parameters = inspect.signature(TelegramApp).parameters
     assert list(parameters) == [
-        "bot", "dp", "deps", "backlog", "leases", "notices", "services",
+        "bot", "dp", "deps", "backlog", "leases", "notices", "services", "web",
         "shutdown_grace", "shutdown_settle",
     ]
     init = ast.parse(textwrap.dedent(inspect.getsource(TelegramApp.__init__))).body[0]

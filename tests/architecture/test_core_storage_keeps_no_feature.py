@@ -12,9 +12,10 @@ from bot.storage.models import Base
 from tests.architecture.test_core_reads_no_feature import BOT, outside_the_features
 
 STORAGE = Path(__file__).resolve().parents[2] / "bot" / "storage"
-# The tables every deployment has, whatever features are on.
-CORE_TABLES = frozenset({"chats", "conversations", "daily_counts", "daily_usage", "messages",
-                         "processed_updates", "users"})
+# The tables every deployment has, whatever features are on (answer_traces: every answer's
+# trace, which each feature adds its entries to and the core stores).
+CORE_TABLES = frozenset({"answer_traces", "chats", "conversations", "daily_counts",
+                         "daily_usage", "messages", "processed_updates", "users"})
 # The features' daily counters: kinds of the core's daily counts, never the core's columns.
 FEATURE_COUNTERS = frozenset({"images", "photos", "speech_seconds", "web_searches"})
 

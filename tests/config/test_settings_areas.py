@@ -91,6 +91,16 @@ ADDED_SINCE = [
     "EVAL_CUSTOMER_MODEL",  # issue 66: the model playing simulated customers
     "EVAL_JUDGE_MODEL",  # issue 66: the model scoring their conversations
     "DESK_IDLE_HOURS",  # issue 78: the quiet before a bot-only conversation is over
+    "CONSOLE",  # issue 80: the support lead's console
+    "CONSOLE_PATH",  # issue 80: where its pages are
+    "CONSOLE_SESSION_TTL",  # issue 80: how long a signed-in session lasts
+    "WEB_LISTEN",  # issue 80: the bot's web server in polling mode
+    "PUBLIC_URL",  # issue 80: how browsers reach it
+    "EVAL_CASES_FILE",  # issue 80: where the console's eval cases go
+    "CONSOLE_OIDC_ISSUER",  # issue 80: the company's OpenID Connect provider
+    "CONSOLE_OIDC_CLIENT_ID",  # issue 80: the console's client there
+    "CONSOLE_OIDC_CLIENT_SECRET",  # issue 80: its secret
+    "CONSOLE_OIDC_ADMINS",  # issue 80: who may sign in with it
 ]
 
 
@@ -136,7 +146,8 @@ def test_each_field_has_one_home_a_core_area_or_one_feature_section() -> None:
     sections = {name: field.annotation for name, field in Settings.model_fields.items()
                 if isinstance(field.annotation, type) and issubclass(field.annotation, Section)}
     assert set(sections) == {"voice", "desk", "knowledge", "tools", "vision", "documents",
-                             "websearch", "guest", "rich", "business", "evaluation"}
+                             "websearch", "guest", "rich", "business", "evaluation",
+                             "console"}
     assert {name: section.__module__ for name, section in sections.items()} == {
         name: f"bot.features.{name}.settings" for name in sections}
     assert {homes[name] == ["bot.features.settings"] for name in sections} == {True}

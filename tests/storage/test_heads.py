@@ -125,16 +125,13 @@ async def test_a_database_behind_the_heads_is_migrated_by_alembic(tmp_path: Path
     head = await current_revision(url)
     engine = create_engine(url)
     async with engine.begin() as conn:  # as if the last revision had not been applied yet
-        await conn.execute(text("UPDATE alembic_version SET version_num = '0025'"))
-        await conn.execute(text("DROP TABLE daily_counts"))
-        for column in ("images", "photos", "speech_seconds", "web_searches"):
-            await conn.execute(text(
-                f"ALTER TABLE daily_usage ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
+        await conn.execute(text("UPDATE alembic_version SET version_num = '0028'"))
+        await conn.execute(text("DROP TABLE desk_notes"))
     await engine.dispose()
     await migrate(url)
     assert await current_revision(url) == head
     engine = create_engine(url)
     async with engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM daily_counts"))).scalar() == 0
+        assert (await conn.execute(text("SELECT count(*) FROM desk_notes"))).scalar() == 0
     await engine.dispose()
     assert asyncio.get_running_loop()  # ran in the test's loop, no thread left behind

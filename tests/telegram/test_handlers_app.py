@@ -128,3 +128,37 @@ async def test_retention_purges_old_conversations(h: Harness) -> None:
     async with h.db.sessionmaker() as session:
         left = [m.text for m in await session.scalars(select(StoredMessage))]
     assert left == ["a new message", "Echo: a new message"]
+
+
+async def test_the_webhook_server_serves_what_the_features_add(
+    sqlite_database: Database,
+) -> None:
+    """In webhook mode the bot's web server is the webhook's: a feature's pages (the
+    console's) are served beside the webhook's path, under their own security headers."""
+    from bot.features.console.auth import Access, Keys
+    from bot.features.console.web import Console
+    from bot.telegram.featureparts import FrontParts, TelegramPart
+
+    access = Access(sqlite_database.sessionmaker, Keys("1:TEST"), 3600, frozenset({1}))
+    console = Console(access, sqlite_database.sessionmaker, None, path="/console",
+                      public_url="https://bot.example.org", secure=True)
+
+    def console_part(front: FrontParts) -> TelegramPart:
+        return TelegramPart(web=[console.mount])
+
+    async with running_app(sqlite_database,
+                           parts=lambda bot, url: {"features": [console_part]}) as h:
+        port, stop = free_port(), asyncio.Event()
+        runner = asyncio.create_task(h.app.run_webhook(
+            url="https://bot.example.org/tg/hook", secret="s3cret-token", host="127.0.0.1",
+            port=port, stop=stop))
+        await h.wait_until(lambda: h.calls(SetWebhook))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/console/") as page:
+                assert page.status == 401
+                assert "Sign in" in await page.text()
+                assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+            async with http.post(f"http://127.0.0.1:{port}/tg/hook", json={}) as hook:
+                assert hook.status == 401  # the webhook is still the webhook
+        stop.set()
+        await asyncio.wait_for(runner, 15)

@@ -29,9 +29,20 @@ if TYPE_CHECKING:
 
 
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
-    from bot.features.desk.build import build_desk_service, desk_state_of
-    from bot.plugin.offers import PersonState
+    from bot.features.desk.build import build_desk_service, desk_state_of, support_hours
+    from bot.features.desk.domain.figures import figures_reader
+    from bot.features.desk.settings import DeskSettings
+    from bot.features.desk.storage.facts import case_facts, case_notes, scored_cases
+    from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, PersonState, ScoredCases
 
+    # What the desk knows of each conversation and its report's figures per day, for the
+    # console (its tables are there whether or not a support chat is configured).
+    built.add("desk", CaseFacts(case_facts))
+    built.add("desk", ScoredCases(scored_cases))
+    built.add("desk", CaseNotes(case_notes))
+    desk = ground.settings.section(DeskSettings)
+    built.add("desk", DeskFigures(figures_reader(
+        ground.db.sessionmaker, lambda: support_hours(desk), desk.idle)))
     service = build_desk_service(ground)
     if service is not None:
         built.add("desk", service)

@@ -48,3 +48,23 @@ class NotFoundStep(TurnFeature):
         verdict.text = grounded.shown(verdict.text, turn.speaker.language, self.next_step)
         if note := grounded.note():
             verdict.notes.append(note)
+        if grounded.not_found or grounded.abstained:
+            turn.trace.tag("notfound")
+        if (rules := fired(grounded)) or grounded.sources:
+            turn.trace.add("grounding", {
+                "rules": rules,
+                "sources": [source.as_record() for source in grounded.sources],
+            })
+
+
+def fired(grounded: Grounded) -> list[str]:
+    """The grounding's rules that decided this answer, as the trace names them."""
+    rules = []
+    if grounded.abstained:
+        rules.append("strict \"not found\": nothing relevant found, no model call")
+    elif grounded.not_found:
+        rules.append("\"not found\": the answer said its sources do not cover it")
+    if grounded.tools_only:
+        rules.append("strict: only a tool's result may answer"
+                     + (" (a tool was called)" if grounded.tool_called else " (none was)"))
+    return rules

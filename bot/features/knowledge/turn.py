@@ -118,6 +118,10 @@ class KnowledgeFeature(TurnFeature):
         retrieval = turn.part(Searched).retrieval
         if retrieval is None:
             return
+        turn.trace.add("knowledge", trace_entry(retrieval, turn.part(Grounded),
+                                                self.knowledge.retriever.min_score,
+                                                strict=self.knowledge.strict))
+        turn.trace.tag(*(f"doc:{s.path}" for s in turn.part(Grounded).sources if s.cited))
         await KnowledgeRepository(session).save_answer(
             turn.answer_id,
             covered=_covered(turn.part(Grounded)),
@@ -128,6 +132,40 @@ class KnowledgeFeature(TurnFeature):
     def finished(self, turn: TurnState, result: TurnResult) -> None:
         if turn.part(Searched).retrieval is not None:
             metrics.kb_answer(covered=_covered(turn.part(Grounded)))
+
+
+#: How much of a passage's text the trace keeps (the console shows what was found, not all).
+PASSAGE_EXCERPT = 300
+
+
+def trace_entry(
+    retrieval: Retrieval, grounded: Grounded, min_score: float, *, strict: bool
+) -> dict[str, object]:
+    """The search as the answer's trace keeps it: the text searched, each passage found with
+    its document and score against KB_MIN_SCORE, whether it went into the prompt and whether
+    the answer cited it."""
+    cited = {(s.path, s.heading) for s in grounded.sources if s.cited}
+    used = grounded.grounding is not None
+    passages = [
+        {
+            "document": hit.title or hit.path,
+            "path": hit.path,
+            "heading": hit.heading,
+            "score": round(hit.score, 4),
+            "used": used and hit.score >= min_score,
+            "cited": (hit.path, hit.heading) in cited,
+            "excerpt": hit.text[:PASSAGE_EXCERPT],
+        }
+        for hit in retrieval.hits
+    ]
+    return {
+        "search": retrieval.query,
+        "mode": "strict" if strict else "assist",
+        "min_score": min_score,
+        "best_score": round(retrieval.best_score, 4),
+        "covered": retrieval.covered,
+        "passages": passages,
+    }
 
 
 def _covered(grounded: Grounded) -> bool:

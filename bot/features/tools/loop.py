@@ -126,6 +126,10 @@ class ToolLoop(ToolTurns):
         them)."""
         return bool(self.toolbox) and model_base_name(model) in self.settings.models
 
+    def offered(self, turn: TurnState) -> tuple[str, ...]:
+        """The names of the tools offered to `turn` (its trace)."""
+        return tuple(tool.name for tool in self._tools(turn.speaker, turn.chat))
+
     def _tools(self, speaker: Speaker, chat: ChatRef) -> tuple[Tool, ...]:
         """The tools offered to a turn of `speaker` in `chat` (`offered_in`); admin-only ones
         when the update's decision, carried by the speaker, says they are an admin."""

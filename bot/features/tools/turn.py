@@ -10,8 +10,10 @@ from collections.abc import AsyncGenerator, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.tools.loop import ToolLoop
+from bot.features.tools.storage.calls import ToolCallRepository
+from bot.features.tools.storage.models import ToolCall
 from bot.features.tools.turnpart import ToolTurn
-from bot.plugin.conversation import Opening, Question, TurnFeature, TurnState
+from bot.plugin.conversation import Opening, Question, TurnFeature, TurnState, Verdict
 from bot.plugin.models import ChatMessage, ChatModel, CompletionOptions, Snapshot
 from bot.plugin.storage import MessageRole
 
@@ -51,6 +53,21 @@ class ToolsFeature(TurnFeature):
             return None
         return self.loop.stream(turn, messages, options, client=client)
 
+    async def record(self, session: AsyncSession, turn: TurnState, verdict: Verdict) -> None:
+        if not self.loop.offers(turn.model):
+            return  # no call is made or carried on by a model not offered tools
+        offered = self.loop.offered(turn)
+        calls = await ToolCallRepository(session).for_answer(turn.answer_id)
+        if not offered and not calls:
+            return
+        turn.trace.tag(*(f"tool:{call.name}" for call in calls))
+        limit = turn.part(ToolTurn).limit_reached
+        turn.trace.add("tools", {
+            "offered": list(offered),
+            "calls": [call_entry(call) for call in calls],
+            "rules": [f"tool limit reached: {limit}"] if limit else [],
+        })
+
     async def reset(self, session: AsyncSession, chat_id: int) -> None:
         await self.loop.supersede(session, chat_id, None)  # nothing left to press
 
@@ -65,3 +82,24 @@ class ToolsFeature(TurnFeature):
         if reopened is None:
             return None
         return await self.loop.question(session, reopened)
+
+
+#: How much of a tool's result the trace keeps (the model was given up to TOOLS_RESULT_CHARS).
+RESULT_EXCERPT = 2000
+
+
+def call_entry(call: ToolCall) -> dict[str, object]:
+    """A call as the answer's trace keeps it: the model's arguments (untrusted data), what
+    became of it, its result, and who pressed for it when it needed a press."""
+    return {
+        "round": call.round,
+        "name": call.name,
+        "arguments": call.arguments,
+        "state": call.state.value,
+        "outcome": call.outcome,
+        "detail": call.detail,
+        "result": (call.result or "")[:RESULT_EXCERPT],
+        "latency_ms": call.latency_ms,
+        "writes": call.writes,
+        "pressed_by": call.decided_by,
+    }

@@ -36,10 +36,12 @@ from bot.storage.models.chats import (
     ProcessedUpdate,
     User,
 )
+from bot.storage.models.traces import AnswerTrace
 
 __all__ = [
     "NAMING_CONVENTION",
     "UNFINISHED_ANSWER",
+    "AnswerTrace",
     "Base",
     "BigIntegerPK",
     "Chat",

@@ -86,6 +86,9 @@ class Message(Base):
         # The prompt window is read newest-first within one conversation: this index makes it
         # cost the window, not the history.
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # A day's messages by conversation (the console's list of a day; retention's cutoff):
+        # a range of this index, without reading the rows.
+        Index("ix_messages_created_at_conversation_id", "created_at", "conversation_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)

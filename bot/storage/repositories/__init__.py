@@ -14,6 +14,7 @@ from bot.storage.repositories.counts import DailyCounts
 from bot.storage.repositories.extensions import record_context
 from bot.storage.repositories.messages import MessageRepository
 from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
+from bot.storage.repositories.traces import TraceRepository
 from bot.storage.repositories.updates import (
     IncomingUpdate,
     PendingUpdate,
@@ -38,6 +39,7 @@ __all__ = [
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
+    "TraceRepository",
     "Turn",
     "UpdateReceipt",
     "UpdateRepository",

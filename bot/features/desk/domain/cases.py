@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.features.desk.domain.state import DeskState
 from bot.features.desk.domain.views import CaseView, Requester
 from bot.features.desk.storage.cases import DeskRepository
-from bot.features.desk.storage.models import DeskCase, RelayDirection
+from bot.features.desk.storage.models import DeskCase, DeskNote, RelayDirection
 from bot.features.desk.storage.relays import DeskRelayRepository
 from bot.features.desk.storage.scores import DeskScoreRepository
 from bot.plugin.storage import UserRepository
@@ -61,6 +61,17 @@ class CaseReads:
             if case is None:
                 return None
             return CaseView.of(case, topic)
+
+    async def add_note(self, thread_id: int, author: str, text: str) -> bool:
+        """Keep an operator's internal note with the topic's conversation (False: the topic
+        has none)."""
+        case = await self.case_for_thread(thread_id)
+        if case is None:
+            return False
+        async with self.state.sessionmaker() as session:
+            session.add(DeskNote(case_id=case.id, author=author[:256], text=text[:4000]))
+            await session.commit()
+        return True
 
     async def unfinished_handoffs(self) -> list[CaseView]:
         async with self.state.sessionmaker() as session:

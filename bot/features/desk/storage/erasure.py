@@ -13,6 +13,7 @@ from bot.features.desk.storage.insights_models import DeskScore, FaqDraft, FaqDr
 from bot.features.desk.storage.models import (
     DeskCase,
     DeskErasure,
+    DeskNote,
     DeskRelay,
     DeskTurn,
     RelayDirection,
@@ -54,6 +55,7 @@ class DeskErasureRepository:
             )
         )
         await self._run(delete(DeskRelay).where(DeskRelay.case_id.in_(ids)))
+        await self._run(delete(DeskNote).where(DeskNote.case_id.in_(ids)))
         await self._run(delete(DeskTurn).where(DeskTurn.case_id.in_(ids)))
         await self._run(delete(DeskCase).where(condition))
         await self.session.flush()

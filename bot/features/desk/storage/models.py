@@ -149,3 +149,19 @@ class DeskErasure(Base):
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     conversations: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeskNote(Base):
+    """An operator's internal note in a user's topic (a message starting with "//", never
+    relayed to the user), kept with its case for the console's transcript; it goes with the
+    case (/forget, retention)."""
+
+    __tablename__ = "desk_notes"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("desk_cases.id", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(String(256), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -39,8 +39,13 @@ async def handle_topic_message(
     """Quick messages reach the user in the order the operator wrote them, not in the order
     their handlers end: the relay is a job of the support chat's queue."""
     text = message.text or message.caption or ""
-    if text.startswith("//") or message.forum_topic_created or message.forum_topic_closed:
-        return  # an internal note (or a service message): stays in the topic
+    if message.forum_topic_created or message.forum_topic_closed:
+        return  # a service message: stays in the topic
+    if text.startswith("//"):  # an internal note: stays in the topic, kept with the case
+        if message.from_user is not None and not message.from_user.is_bot:
+            await desk.service.cases.add_note(thread_id, message.from_user.full_name,
+                                              text[2:].strip())
+        return
     if message.forum_topic_reopened or message.from_user is None or message.from_user.is_bot:
         return
     if command_name(message) is not None:

@@ -1,0 +1,60 @@
+"""The console built from its section: its access (links, sessions, audit) on the bot's
+database, its pages, and where they are served (the bot's own web server in polling mode,
+the webhook's server in webhook mode)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.features.console.auth import Access, Keys
+from bot.features.console.casemaking import CaseMaker
+from bot.features.console.settings import ConsoleSettings
+from bot.features.console.telegram import ConsoleCommand, WebServer
+from bot.features.console.web import Console
+from bot.plugin.built import Built
+from bot.plugin.feature import TelegramParts
+from bot.plugin.ground import TelegramGround
+from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
+from bot.plugin.telegram import FrontParts, TelegramPart
+
+
+def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
+    ground = front.ground
+    settings = ground.settings
+    section = settings.section(ConsoleSettings)
+    if not section.enabled:
+        return None
+    token = settings.telegram_bot_token
+    secret = token.get_secret_value() if token is not None else ""
+    access = Access(ground.db.sessionmaker, Keys(secret), section.session_ttl,
+                    frozenset(settings.admin_user_ids), section.oidc_admins)
+    provider = None
+    if section.oidc_issuer:
+        from bot.features.console.oidc import Provider
+
+        client_secret = section.oidc_client_secret
+        provider = Provider(
+            section.oidc_issuer, section.oidc_client_id,
+            client_secret.get_secret_value() if client_secret is not None else "",
+            f"{section.public_url}{section.path}/oidc/callback",
+            Keys(secret, b"fmbot console openid connect"))
+    cases = CaseMaker(ground.client, settings.text_model,
+                      Path(section.eval_cases_file) if section.eval_cases_file else None)
+    console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
+                      path=section.path, public_url=section.public_url,
+                      secure=section.secure, figures=built.find(DeskFigures), cases=cases,
+                      scored=built.find(ScoredCases), provider=provider,
+                      notes=built.find(CaseNotes))
+    webhook = settings.telegram_mode == "webhook"
+    services = []
+    if not webhook and section.web_listen:
+        services.append(WebServer(console, *section.host_port))
+
+    def build(parts: FrontParts) -> TelegramPart:
+        return TelegramPart(
+            early=[ConsoleCommand(console).build_router()],
+            services=services,
+            web=[console.mount] if webhook else [],
+        )
+
+    return TelegramParts(part=build)
