@@ -263,7 +263,11 @@ async def test_a_bot_killed_with_everything_in_flight_recovers_each_part_once(
         "third start: something was delivered again")
     assert await e2e.bot.terminate() == 0
     assert e2e.db.check_consistency() == [], "after the third start: the store"
-    assert e2e.tg.count_flood_429 == 0
+    # No flood anywhere but where the relays' 429s were injected: Telegram keeps refusing
+    # there until their retry_after is up, which a bot started afresh cannot know.
+    refused = [(round(c.at % 1000, 2), c.method, c.chat_id, c.description)
+               for c in e2e.tg.calls if c.status == 429 and c.chat_id not in (RELAYED, SUPPORT)]
+    assert refused == [], f"Telegram's flood limits were hit: {refused}"
 
 
 async def summary_pending(s: Story) -> int:

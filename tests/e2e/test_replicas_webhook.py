@@ -33,7 +33,7 @@ from tests.e2e.rrproxy import RoundRobinProxy
 from tests.fakes.telegram.server import TelegramServer
 from tests.fakes.yandex.server import FakeFoundationModels
 
-# One xdist group with the other tests of several replicas (test_db_failover.py says why).
+# One xdist group with the polling replicas (test_replicas_polling.py says why).
 pytestmark = [pytest.mark.process, pytest.mark.timeout(360),
               pytest.mark.xdist_group("replicas")]
 
