@@ -17,9 +17,12 @@ from tests.e2e.failover import Failover, failover_cluster, ride_out
 
 # Not in the "replicas" xdist group of the two other replica tests (test_replicas_polling.py
 # says why they share one): on the process step's two workers the three of them one after
-# the other took longer than everything else together, so this one runs on the other
-# worker, beside the single-bot tests.
-pytestmark = [pytest.mark.process, pytest.mark.timeout(720)]
+# the other took longer than everything else together. It shares a group with the two
+# single-bot stories instead (test_faults_process.py, test_faults_webhook.py), so that each
+# worker gets about half the step: xdist hands out the largest groups first, then keeps two
+# or three tests waiting on each worker, which left the stories behind the replicas.
+BALANCE = "failover-and-stories"
+pytestmark = [pytest.mark.process, pytest.mark.timeout(720), pytest.mark.xdist_group(BALANCE)]
 
 PRIVATE = list(range(1, 9))  # answering when the database goes away
 GROUPS = [-100_002, -100_001]

@@ -48,7 +48,9 @@ from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E
 from tests.e2e.tools_world import SECRET, SHOP_TOKEN, CompanyApi, card_in
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(420)]
+# On one of the process step's workers with the database failover (test_db_failover.py).
+pytestmark = [pytest.mark.process, pytest.mark.timeout(420),
+              pytest.mark.xdist_group("failover-and-stories")]
 
 STREAM, IMAGE, WHILE_DOWN, TERM, GROUP = 5101, 5102, 5103, 5104, -5105
 QUEUE_USERS = (7201, 7202, 7203)

@@ -44,7 +44,9 @@ from tests.e2e.faults_world import KeyedModel, Script
 from tests.e2e.harness import E2E, WEBHOOK_SECRET, webhook_update
 from tests.ports import free_port
 
-pytestmark = [pytest.mark.process, pytest.mark.timeout(300)]
+# On one of the process step's workers with the database failover (test_db_failover.py).
+pytestmark = [pytest.mark.process, pytest.mark.timeout(300),
+              pytest.mark.xdist_group("failover-and-stories")]
 
 OK = [("user", "complete"), ("assistant", "complete")]
 ANSWER = "Webhooks are HTTP callbacks: Telegram posts each update to the bot's URL."
