@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import gc
-import os
-import shutil
-import tempfile
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from bot.features.installed import load_texts
-from tests import cpu_report, marks, zygote
+from tests import marks
 from tests.e2e import faults_table
 
 # The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
@@ -27,7 +23,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Recorded Yandex responses (Apache-2.0, see its LICENSE), kept in the repository so that a
 # clone with nothing beside it runs the whole suite.
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "foundation-models"
-_ZYGOTE = pytest.StashKey[zygote.Zygote]()
 
 # Hypothesis's per-example deadline (200 ms) and its "too slow" health check are wall-clock
 # checks: on a busy machine they fail properties that hold. Properties are judged by their
@@ -50,35 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist the process that prints the summary collects nothing, so it loads only
     # this conftest, and it sees the scenarios only through the workers' reports.
     config.pluginmanager.register(faults_table.ScenarioTable(), "fault-scenarios")
-    cpu_report.register(config)
-    _workers_from_the_zygote(config)
-
-
-def _workers_from_the_zygote(config: pytest.Config) -> None:
-    """An xdist run's workers (and the processes their tests start) forked from one
-    interpreter that has imported the heavy libraries, instead of each importing them afresh
-    (tests/zygote.py)."""
-    tx = getattr(config.option, "tx", None)
-    if (hasattr(config, "workerinput") or not tx or "popen" not in tx
-            or os.environ.get(zygote.ENV, "") == "0" or config.getoption("collectonly")):
-        return
-    folder = tempfile.mkdtemp(prefix="fmbot-zygote-")  # short: a socket path has 107 bytes
-    server = zygote.Zygote(folder)
-    config.stash[_ZYGOTE] = server
-    os.environ[zygote.ENV] = server.path  # the processes the workers start come from it too
-    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
-    config.add_cleanup(server.stop)
-    # execnet's documented way to name the interpreter a popen gateway starts.
-    config.option.tx = [f"popen//python={server.python()}" if spec == "popen" else spec
-                        for spec in tx]
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    server = config.stash.get(_ZYGOTE, None)
-    if server is not None:
-        terminalreporter.write_line(
-            f"zygote: the libraries' preload took {server.preload_cpu:.1f} CPU-s on this machine "
-            "(the same imports every run: the suite's time follows it)")
 
 
 @pytest.hookimpl(wrapper=True)

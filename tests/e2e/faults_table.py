@@ -2,9 +2,10 @@
 the end of the session ("scenario | result"), whatever else ran.
 
 `ScenarioTable` is a plugin registered by tests/conftest.py; the ``scenario`` marker is
-registered in pyproject.toml. The scenario's name travels in the report's
-``user_properties``, because with pytest-xdist the tests are collected and run on workers
-and only their reports reach the process that prints.
+registered in pyproject.toml. A story test that plays several scenarios on one bot names
+them all (``@scenario("one", "two")``): a row each, with the test's result. The names travel
+in the report's ``user_properties``, because with pytest-xdist the tests are collected and
+run on workers and only their reports reach the process that prints.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import pytest
 
 
-def scenario(name: str) -> pytest.MarkDecorator:
-    """Name a test as a scenario of the fault suite (one row of the table)."""
-    return pytest.mark.scenario(name)
+def scenario(*names: str) -> pytest.MarkDecorator:
+    """Name a test as scenarios of the fault suite (a row of the table each)."""
+    return pytest.mark.scenario(*names)
 
 
 @dataclass
@@ -35,15 +36,18 @@ class ScenarioTable:
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         """Put a scenario's name where its reports will carry it."""
         marker = item.get_closest_marker("scenario")
-        if marker is not None and marker.args:
-            item.user_properties.append(("scenario", str(marker.args[0])))
+        for name in marker.args if marker is not None else ():
+            item.user_properties.append(("scenario", str(name)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into its scenario's row (setup, call, teardown)."""
-        name = dict(report.user_properties).get("scenario")
-        if name is None:
-            return
-        row = self.rows.setdefault(report.nodeid, Row(str(name)))
+        for key, name in report.user_properties:
+            if key == "scenario":
+                self._fold(report, self.rows.setdefault(f"{report.nodeid}::{name}",
+                                                        Row(str(name))))
+
+    @staticmethod
+    def _fold(report: pytest.TestReport, row: Row) -> None:
         if report.skipped and hasattr(report, "wasxfail"):
             row.result = f"XFAIL ({report.wasxfail})"
         elif report.skipped:

@@ -11,9 +11,10 @@ slowest member.
 
 Scenarios stay independent because each one uses its own chats and its own scripts on the fake
 Foundation Models server: ``KeyedModel`` answers a completion or an image request by a *tag*
-found in the request's last user message (``w.tag(chat_id)``, put in the user's text) instead
-of the fake's shared FIFO queues, so concurrent scenarios never consume each other's replies
-or faults. It also counts, per tag, the requests that passed authentication (``served``).
+found in the request's last user message (``w.tag(chat_id)``, put in the user's text; on the
+native wire and the Responses wire) instead of the fake's shared FIFO queues, so concurrent
+scenarios never consume each other's replies or faults. It also counts, per tag, the
+requests that passed authentication (``served``).
 
 The bot authenticates with a service-account key generated here (IAM tokens from the fake,
 refreshed when the fake expires them) and gives a streamed answer up after 4 s of silence.
@@ -36,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.testing.yandex import payloads as fm_payloads
 from bot.testing.yandex.exchange import Response
+from bot.testing.yandex.responses import messages_of
 from bot.testing.yandex.scripts import Reply
 from tests.e2e.faults_table import scenario
 from tests.e2e.harness import E2E
@@ -94,8 +96,10 @@ class KeyedModel:
         self._completion = fm.completion
         self._reply_for = fm.reply_for
         self._start_image = fm._start_image_operation
+        self._responses = fm.responses
         # Instance attributes shadow the fake's methods (its dispatcher looks them up on self).
         setattr(fm, "completion", self._keyed_completion)  # noqa: B010
+        setattr(fm, "responses", self._keyed_responses)  # noqa: B010
         setattr(fm, "reply_for", self._keyed_reply_for)  # noqa: B010
         setattr(fm, "_start_image_operation", self._keyed_image)  # noqa: B010
 
@@ -116,6 +120,15 @@ class KeyedModel:
                 message = fault.message or f"injected {fault.status}"
                 return self.fm.error(fault.status, message, headers=headers)
         return await self._completion(body)
+
+    async def _keyed_responses(self, body: dict[str, Any]) -> Response:
+        """The Responses wire (TEXT_API=responses): counted as `served`, answered as scripted
+        (through `reply_for`); errors are scripted on the native wire only."""
+        raw = messages_of(body)
+        tag = self._tag_of(raw if isinstance(raw, list) else [], "content")
+        if tag is not None:
+            self.served[tag] += 1
+        return await self._responses(body)
 
     def _keyed_reply_for(self, messages: list[dict[str, Any]], key: str = "text") -> Reply:
         tag = self._tag_of(messages, key)

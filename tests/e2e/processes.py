@@ -19,7 +19,6 @@ from typing import Any
 
 from tests.conftest import REPO_ROOT
 from tests.marks import bot_process_allowed
-from tests.zygote import launcher, reaching
 
 TG_TOKEN = "123456:E2E-test-token"
 FM_API_KEY = "e2e-api-key"
@@ -41,7 +40,7 @@ class FakeProcess:
     @classmethod
     async def start(cls, module: str, *args: str, within: float = 30.0) -> FakeProcess:
         proc = await asyncio.create_subprocess_exec(
-            *launcher(),  # forked from the suite's zygote when it runs (not in bench/)
+            sys.executable,
             "-m",
             module,
             *args,
@@ -185,17 +184,15 @@ class BotProcess:
         with self.log_path.open("ab") as log:
             log.write(f"--- harness: start #{self.starts} at {time.time():.3f}\n".encode())
             self.started_at = time.time()
-            # In the suite, forked from its zygote (tests/zygote.py: the imports done once, as
-            # a fresh interpreter would do them); in bench/, a fresh interpreter, as deployed.
-            # A process group of its own: `kill` reaches the bot and the zygote's launcher
-            # that stands in for it at once.
+            # A fresh interpreter, as deployed, in a process group of its own: `kill` reaches
+            # whatever the bot started too.
             self.proc = await asyncio.create_subprocess_exec(
-                *launcher(),
+                sys.executable,
                 "-m",
                 "bot",
                 *self.args,
                 cwd=self.workdir,
-                env=reaching(self.env),
+                env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

@@ -1,12 +1,10 @@
 """The bot as `run` builds it against the fake Bot API and Yandex servers over loopback: a
-streamed answer and /image in the test's process (the wire and the pacing are the subject);
-an image after a SIGKILL with the bot as a process (``python -m bot run``: the kill is the
+streamed answer and /image in the test's process (the wire and the pacing are the subject).
+An image after a SIGKILL is test_faults_process.py's (the bot as a process: the kill is the
 subject). The webhook's secret is test_faults_webhook.py's (the process's own server) and
 tests/telegram/test_handlers_app.py's."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 
@@ -71,28 +69,5 @@ async def test_image_command_delivers_exactly_the_generated_jpeg(e2e: E2E) -> No
         lambda: [j for j in e2e.db.image_jobs() if j["status"] == "delivered"], 10
     )
     assert job["result_message_id"] == photo.message_id
-    assert await e2e.bot.terminate() == 0
-    assert e2e.db.check_consistency() == []
-
-
-@pytest.mark.process
-async def test_image_still_arrives_after_the_bot_is_killed_mid_generation(e2e: E2E) -> None:
-    e2e.fm.image_pending_polls = 2
-    await e2e.start_bot()
-    e2e.tg.send_user_message(1003, "/image a lighthouse at night")
-    await e2e.wait_for(lambda: any(r.path.startswith("/operations/") for r in e2e.fm.requests), 30)
-    [job] = e2e.db.image_jobs()
-    assert job["operation_id"], "the operation id must be stored before polling"
-    await e2e.bot.kill()
-    assert photos(e2e, 1003) == []
-
-    await e2e.start_bot()
-    [photo] = await e2e.wait_for(lambda: photos(e2e, 1003), 60)
-    assert photo.photo == e2e.fm.image_bytes
-    await asyncio.sleep(1.5)  # nothing is delivered twice
-    assert len(photos(e2e, 1003)) == 1
-    submitted = [r for r in e2e.fm.requests if r.path.endswith("imageGenerationAsync")]
-    assert len(submitted) == 1, "the restarted bot must resume the operation, not submit again"
-    await e2e.wait_for(lambda: [j["status"] for j in e2e.db.image_jobs()] == ["delivered"], 10)
     assert await e2e.bot.terminate() == 0
     assert e2e.db.check_consistency() == []

@@ -1,9 +1,10 @@
-"""PostgreSQL failing over while answers stream (issue 50), under one webhook replica (a 20 s
-failover; an 8 s one takes the same path, shorter) and under three behind a round-robin proxy
-(tests/e2e/failover.py has the scenario): no user sees an error, every question is answered
-exactly once, in order, with its history in the prompt; the log says once that the database
-went away and once that it is back, without tracebacks. Skipped when PostgreSQL is not
-reachable (the `postgres_url` fixture says so)."""
+"""PostgreSQL failing over while answers stream (issue 50), one test in four steps, each on a
+cluster of its own: under three webhook replicas behind a round-robin proxy (8 s), under one
+(a 20 s failover; an 8 s one takes the same path, shorter), past the outage grace, and with
+the chats' leases lost mid-outage (tests/e2e/failover.py has the scenario): no user sees
+an error, every question is answered exactly once, in order, with its history in the
+prompt; the log says once that the database went away and once that it is back, without
+tracebacks. Skipped when PostgreSQL is not reachable (the `postgres_url` fixture says so)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ import redis
 
 from tests.e2e.failover import Failover, failover_cluster, ride_out
 
-# The tests that run several replicas share one xdist group ("replicas"): one worker runs
-# them one after the other. Two such tests at once beside the tests in process starved
-# a replica past its chat lease (ttl 6 s) and it answered again what it had just
-# delivered (CI, 2026-11-28: twice in three runs; alone, never).
-pytestmark = [pytest.mark.process, pytest.mark.timeout(240), pytest.mark.xdist_group("replicas")]
+# Not in the "replicas" xdist group of the two other replica tests (test_replicas_polling.py
+# says why they share one): on the process step's two workers the three of them one after
+# the other took longer than everything else together. It shares a group with the two
+# single-bot stories instead (test_faults_process.py, test_faults_webhook.py), so that each
+# worker gets about half the step: xdist hands out the largest groups first, then keeps two
+# or three tests waiting on each worker, which left the stories behind the replicas.
+BALANCE = "failover-and-stories"
+pytestmark = [pytest.mark.process, pytest.mark.timeout(720), pytest.mark.xdist_group(BALANCE)]
 
 PRIVATE = list(range(1, 9))  # answering when the database goes away
 GROUPS = [-100_002, -100_001]
@@ -44,7 +48,7 @@ def check(f: Failover, notices: int = 0) -> None:
           f"returned")
 
 
-async def test_three_replicas_ride_out_an_8_s_failover(
+async def three_replicas_ride_out_an_8_s_failover(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
     async with failover_cluster(
@@ -55,7 +59,7 @@ async def test_three_replicas_ride_out_an_8_s_failover(
         check(f)
 
 
-async def test_one_replica_rides_out_a_20_s_failover(
+async def one_replica_rides_out_a_20_s_failover(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
     async with failover_cluster(
@@ -67,7 +71,7 @@ async def test_one_replica_rides_out_a_20_s_failover(
         assert any(m.startswith("database unreachable") for m in f.messages("a"))
 
 
-async def test_past_the_grace_each_waiting_chat_is_told_once_and_still_answered(
+async def past_the_grace_each_waiting_chat_is_told_once_and_still_answered(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
     """DATABASE_OUTAGE_GRACE=3 and an 8 s outage: every chat whose question waits (refused by
@@ -82,7 +86,7 @@ async def test_past_the_grace_each_waiting_chat_is_told_once_and_still_answered(
         check(f, notices=1)
 
 
-async def test_answers_delivered_while_the_database_is_away_are_not_sent_again_when_their_leases_are_lost(  # noqa: E501
+async def answers_delivered_while_the_database_is_away_are_not_sent_again_when_leases_are_lost(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
     """A replica starved of CPU may get no Redis answer to its lease renewals for a few
@@ -111,3 +115,18 @@ async def test_answers_delivered_while_the_database_is_away_are_not_sent_again_w
 
         await ride_out(f, 14.0, meanwhile=lose_the_leases)
         check(f)
+
+
+async def test_replicas_ride_out_a_database_failover(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, redis_url: str
+) -> None:
+    """The four steps (module docstring), one after the other; a failure names its step."""
+    steps = (three_replicas_ride_out_an_8_s_failover, one_replica_rides_out_a_20_s_failover,
+             past_the_grace_each_waiting_chat_is_told_once_and_still_answered,
+             answers_delivered_while_the_database_is_away_are_not_sent_again_when_leases_are_lost)
+    for n, step in enumerate(steps, 1):
+        try:
+            await step(tmp_path_factory.mktemp(f"step-{n}"), postgres_url, redis_url)
+        except BaseException as exc:
+            exc.add_note(f"in step {n} of 4: {step.__name__.replace('_', ' ')}")
+            raise

@@ -18,23 +18,30 @@ from tests.marks import bot_process_allowed
 pytestmark = [pytest.mark.process, pytest.mark.timeout(120)]
 
 
-def test_run_without_token_exits_2_with_one_line(tmp_path: Path) -> None:
+def test_the_entry_points_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    """Step 1: `python -m bot run` without a token exits 2 with one line, creating nothing.
+    Step 2: a project folder with a `bot.py` (or `bot/`) of its own runs its App from another
+    module with the `fmbot` command, and `--app bot:app` says why not."""
+    run_without_token(tmp_path / "empty")
+    a_project_with_a_bot_module_of_its_own(tmp_path / "project")
+
+
+def run_without_token(tmp_path: Path) -> None:
+    tmp_path.mkdir()
     bot_process_allowed()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "YANDEX_"))}
     clean.update(YANDEX_API_KEY="k", YANDEX_FOLDER_ID="f", PYTHONPATH=str(REPO_ROOT))
     result = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=clean,
                             capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 2
-    assert "TELEGRAM_BOT_TOKEN" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert not list(tmp_path.iterdir()), "nothing may be created before the check"
+    assert result.returncode == 2, f"step 1, run without a token: {result.stderr}"
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr, "step 1: the line names the token"
+    assert len(result.stderr.strip().splitlines()) == 1, f"step 1: one line\n{result.stderr}"
+    assert not list(tmp_path.iterdir()), "step 1: nothing may be created before the check"
 
 
-def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
-    tmp_path: Path,
-) -> None:
-    """`bot` is fmbot's package: a project folder with a `bot.py` (or `bot/`) of its own runs
-    its App from another module with the `fmbot` command, and `--app bot:app` says why not."""
+def a_project_with_a_bot_module_of_its_own(tmp_path: Path) -> None:
+    """`bot` is fmbot's package: a project's own `bot` is never imported."""
+    tmp_path.mkdir()
     (tmp_path / "bot.py").write_text("raise SystemExit('the project bot.py was imported')\n")
     (tmp_path / "bot").mkdir()  # a package folder of the same name, too
     (tmp_path / "mybot.py").write_text("from bot import App\napp = App.from_env()\n")
@@ -46,13 +53,13 @@ def test_a_project_with_a_bot_module_of_its_own_loads_its_app_by_another_name(
         [str(fmbot), "migrate", "--app", "mybot:app"], cwd=tmp_path, capture_output=True,
         text=True, timeout=60, env=clean | {"DATABASE_URL": url},
     )
-    assert result.returncode == 0, result.stderr
-    assert "project bot.py" not in result.stderr
+    assert result.returncode == 0, f"step 2, fmbot migrate --app mybot:app: {result.stderr}"
+    assert "project bot.py" not in result.stderr, "step 2: the project's bot.py was imported"
     refused = subprocess.run(
         [str(fmbot), "migrate", "--app", "bot:app"], cwd=tmp_path, capture_output=True,
         text=True, timeout=60, env=clean | {"DATABASE_URL": url},
     )
-    assert refused.returncode == 2, refused.stderr
+    assert refused.returncode == 2, f"step 2, --app bot:app is refused: {refused.stderr}"
     assert refused.stderr.strip() == (
         "fmbot: --app bot:app: 'bot' is fmbot's own package: name your module or package "
         "something else (e.g. mybot) and run it with --app mybot:app"

@@ -1,5 +1,8 @@
 """Two `python -m bot run` replicas on PostgreSQL and Redis in polling mode: exactly one polls;
-SIGKILL it and the standby polls; every message is answered exactly once. How soon a standby
+SIGKILL it and the standby polls; every message is answered exactly once. One test, five
+steps, each on a fresh pair (each starts with a poller and a standby of its own): a takeover
+after a kill, a group's half-done answer, an answer stored but not delivered, a poller cut off
+from Redis, a poller whose lease is taken. How soon a standby
 takes over (within the lease's ttl plus one poll) is checked exactly under looptime's virtual
 clock in tests/coordination/test_leadership.py; here the order is asserted, never a number of
 seconds a busy machine could exceed."""
@@ -9,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +33,8 @@ from tests.redis_server import delete_prefix
 # them one after the other. Two such tests at once beside the tests in process starved
 # a replica past its chat lease (ttl 6 s) and it answered again what it had just
 # delivered (CI, 2026-11-28: twice in three runs; alone, never).
-pytestmark = [pytest.mark.process, pytest.mark.timeout(240), pytest.mark.xdist_group("replicas")]
+pytestmark = [pytest.mark.process, pytest.mark.timeout(900),
+              pytest.mark.xdist_group("replicas")]
 
 # A liveness bound for the takeover (generous: a busy machine is slow), not a measurement.
 TAKEOVER_LIMIT = 60.0
@@ -92,8 +97,8 @@ class Replicas:
             raise AssertionError(f"timed out after {timeout} s\n{tails}") from None
 
 
-@pytest.fixture
-async def replicas(
+@asynccontextmanager
+async def replica_pair(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> AsyncIterator[Replicas]:
     # A bot id of its own: the replicas' Redis keys ("fmbot:<bot id>:...") are this test's.
@@ -126,10 +131,7 @@ async def replicas(
             delete_prefix(redis_url, f"fmbot:{bot_id}:")
 
 
-async def test_standby_takes_over_polling_without_losing_or_repeating(
-    replicas: Replicas,
-) -> None:
-    r = replicas
+async def standby_takes_over_polling_without_losing_or_repeating(r: Replicas) -> None:
     a, b = r.bots["a"], r.bots["b"]
     await a.start()
     await r.wait_for(lambda: r.leading("a") and any(
@@ -173,12 +175,9 @@ ANSWER = (
 )
 
 
-async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
-    replicas: Replicas,
-) -> None:
+async def the_new_poller_answers_again_what_the_dead_one_left_half_done(r: Replicas) -> None:
     """In a group the answer grows in one edited message: the dead poller leaves a partial
     one; the replica taking over removes it and answers the question again, once."""
-    r = replicas
     a, b = r.bots["a"], r.bots["b"]
     group = -100777
     r.fm.queue_reply(ANSWER, chunks=8, interval=0.5)
@@ -209,13 +208,12 @@ async def test_the_new_poller_answers_again_what_the_dead_one_left_half_done(
     assert b.running
 
 
-async def test_an_answer_stored_but_not_yet_delivered_is_answered_by_the_new_poller(
-    replicas: Replicas,
+async def an_answer_stored_but_not_yet_delivered_is_answered_by_the_new_poller(
+    r: Replicas,
 ) -> None:
     """The poller dies after storing an answer whole and before Telegram took its final
     message (waiting out a 429 here): the replica taking over answers the question, once.
     Untracked, the row read as answered and the user never got one."""
-    r = replicas
     a = r.bots["a"]
     user = 4242
     r.fm.queue_reply(ANSWER, chunks=2, interval=0.05)
@@ -297,14 +295,11 @@ def live_conflicts(r: Replicas) -> list[float]:
     ]
 
 
-async def test_a_poller_cut_off_from_redis_stands_by_and_leads_again(
-    replicas: Replicas,
-) -> None:
+async def a_poller_cut_off_from_redis_stands_by_and_leads_again(r: Replicas) -> None:
     """Replica b reaches Redis through a proxy we cut: it stops polling before its lease can
     expire (so two pollers never overlap) and goes back to standing by, in the same process;
     a, which still reaches Redis, takes over. Redis back, b is a hot standby again and takes
     over when a is killed. Every question is answered once; no live poller ever gets a 409."""
-    r = replicas
     a, b = r.bots["a"], r.bots["b"]
     await b.start()
     await r.wait_for(lambda: r.leading("b"), 60, "b")
@@ -344,15 +339,14 @@ async def test_a_poller_cut_off_from_redis_stands_by_and_leads_again(
     assert await b.terminate(within=15) == 0
 
 
-async def test_a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_queue(
-    replicas: Replicas, redis_url: str
+async def a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_queue(
+    r: Replicas, redis_url: str
 ) -> None:
     """Another owner takes a's lease while a streams an answer with a question queued behind
     it: a stops polling, relinquishes its answer at once and removes what it showed of it
     (issue 67: no half-written message is left behind), sends nothing more, and stands by;
     the replica that gets the lease next (b, or a again) answers that question again, then
     the queued one, each once."""
-    r = replicas
     a, b = r.bots["a"], r.bots["b"]
     group = -100778
     r.fm.queue_reply(ANSWER, chunks=20, interval=0.5)
@@ -392,3 +386,27 @@ async def test_a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_qu
     assert live_conflicts(r) == [], "two replicas polled at once"
     assert await a.terminate(within=10) == 0  # a standby that has polled stops cleanly
     assert await b.terminate() == 0
+
+
+async def test_polling_replicas_hand_over_without_losing_or_repeating(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, redis_url: str
+) -> None:
+    """The five steps (module docstring), each on a fresh pair; a failure names its step."""
+    steps: list[Callable[[Replicas], Awaitable[None]]] = [
+        standby_takes_over_polling_without_losing_or_repeating,
+        the_new_poller_answers_again_what_the_dead_one_left_half_done,
+        an_answer_stored_but_not_yet_delivered_is_answered_by_the_new_poller,
+        a_poller_cut_off_from_redis_stands_by_and_leads_again,
+        lambda r: a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_queue(
+            r, redis_url),
+    ]
+    names = [getattr(step, "__name__", "") for step in steps[:-1]]
+    names.append("a_poller_whose_lease_is_taken_stops_at_once_and_hands_over_its_queue")
+    for n, (name, step) in enumerate(zip(names, steps, strict=True), 1):
+        async with replica_pair(tmp_path_factory.mktemp(f"step-{n}"), postgres_url,
+                                redis_url) as r:
+            try:
+                await step(r)
+            except BaseException as exc:
+                exc.add_note(f"in step {n} of 5: {name.replace('_', ' ')}")
+                raise

@@ -2,9 +2,9 @@
 and Yandex servers, a company API on loopback (it checks the identity headers and the
 signature) and an MCP tracker built with the official SDK. A confirmed write on each of the
 three wires (native, TEXT_API=openai and TEXT_API=responses), the bot stopped between the card
-and the press: run once. On the native wire the bot is a process killed with SIGKILL (the
-process is the subject); on the other two it runs in the test's process and stops gracefully
-(each wire's shape of the waiting calls, carried over a restart, is the subject). Reads,
+and the press: run once. The bot runs in the test's process and stops gracefully (each wire's
+shape of the waiting calls, carried over a restart, is the subject); killed with SIGKILL
+between the card and the press, as a process, in test_faults_process.py. Reads,
 errors and timeouts, the round limit, a cancel and MCP are tested through the kit:
 tests/features/tools/test_tools_file.py."""
 
@@ -57,8 +57,7 @@ def tracker_port() -> AsyncIterator[int]:
     stop_tracker(process)
 
 
-@pytest.fixture(params=[pytest.param("native", marks=pytest.mark.process), "openai",
-                        "responses"])
+@pytest.fixture(params=["native", "openai", "responses"])
 async def world(
     request: pytest.FixtureRequest, tmp_path: Path, tracker_port: int
 ) -> AsyncIterator[ToolsWorld]:
@@ -73,7 +72,7 @@ async def world(
         }
         if wire != "native":
             env["TEXT_API"] = wire
-        async with E2E(tmp_path, extra_env=env, in_process=wire != "native") as e2e:
+        async with E2E(tmp_path, extra_env=env, in_process=True) as e2e:
             try:
                 yield ToolsWorld(e2e, api, wire)
             finally:
@@ -101,8 +100,8 @@ async def test_a_write_is_confirmed_once_after_a_stop_between_card_and_press(
     assert "open_ticket" in (card.text or "")
     assert "Broken kettle" in (card.text or "")
     assert world.api.to("/api/tickets") == []  # nothing is called before the press
-    # The bot dies between the card and the press, and comes back.
-    await e2e.restart_bot(hard=True)
+    # The bot stops between the card and the press, and comes back.
+    await e2e.restart_bot()
     before = len(e2e.texts(USER))
     e2e.tg.send_callback_query(USER, message_id, buttons[0])
     e2e.tg.send_callback_query(USER, message_id, buttons[0])  # pressed twice

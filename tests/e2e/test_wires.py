@@ -1,8 +1,9 @@
 """One deployment per wire (native, TEXT_API=openai, TEXT_API=responses), built as `run` builds
 it against the fake Telegram and Yandex servers over loopback, with a knowledge base, a vision
 model and a support desk: `run` names the wire and the models at start and answers on that
-wire (in the test's process); a kill mid-stream is answered again, once, after the restart
-(`python -m bot run` on the Responses wire, the most stateful: the process is the subject).
+wire (in the test's process). A kill mid-stream is answered again, once, after the restart
+with the bot as a process: on the Responses wire (the most stateful) in
+test_faults_webhook.py, on the native wire in test_faults_process.py.
 The rest of the story (a streamed answer, history, a knowledge-base answer, a photo, the stop
 button, a handoff's summary) is tested through the kit on each wire:
 tests/conversation/test_wires.py. Tools with confirmation run on the
@@ -60,19 +61,6 @@ async def test_each_wire_is_named_at_start_and_answers(tmp_path: Path, wire: str
     assert e2e.db.check_consistency() == []
 
 
-@pytest.mark.process
-async def test_a_kill_mid_stream_is_answered_once_after_the_restart(tmp_path: Path) -> None:
-    workdir, env = wire_env(tmp_path, "responses")
-    async with E2E(workdir, extra_env=env) as e2e:
-        e2e.tg.add_forum(SUPPORT, "Support")
-        try:
-            await story(e2e, "responses")
-        except BaseException:
-            print(f"--- bot log (responses), last lines:\n{e2e.bot.log_tail(80)}")
-            raise
-    assert e2e.db.check_consistency() == []
-
-
 async def started(e2e: E2E, wire: str) -> None:
     """The bot started, its knowledge base synced once; the log names the wire and models."""
     await e2e.start_bot()
@@ -84,22 +72,3 @@ async def started(e2e: E2E, wire: str) -> None:
     assert "models: " in (await e2e.wait_for(lambda: [
         r["message"] for r in e2e.bot.log_records() if r.get("message", "").startswith(
             "models: ")], 30))[0]
-
-
-async def story(e2e: E2E, wire: str) -> None:
-    path = PATHS[wire]
-    await started(e2e, wire)
-
-    # Durability: killed mid-stream, the question is answered again after the restart, once.
-    answer = "Lighthouses guide ships at night with a light that turns."
-    e2e.fm.queue_reply(answer, chunks=8, interval=0.4)
-    e2e.tg.send_user_message(KILLED, "Tell me about lighthouses")
-    await e2e.wait_for(lambda: [d for d in e2e.tg.chat(KILLED).drafts if d.text], 30)
-    await e2e.bot.kill()
-    assert e2e.texts(KILLED) == []
-    e2e.fm.queue_reply(answer, chunks=2)
-    await e2e.start_bot()
-    await e2e.wait_for(texts_with(e2e, KILLED, lambda t: t == answer), 60)
-    assert e2e.texts(KILLED) == [answer]
-    assert sum(1 for r in e2e.fm.requests if r.path == path) >= 2
-    assert await e2e.bot.terminate() == 0

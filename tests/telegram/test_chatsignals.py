@@ -1,7 +1,7 @@
 """Two replicas in one process (two TelegramApps on one database and one LocalCoordinator):
 a `/stop` or a stop button that reaches the replica not streaming the chat's answer stops it
 on the replica that does, at once (the end-to-end twin, on Redis and real processes, is
-tests/e2e/test_replicas_stop.py)."""
+tests/e2e/test_replicas_webhook.py)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ both languages, its context in the prompt and in the stored turn, its own table 
 migration, its tool waiting for the employee's press, its hooks' lines in the log.
 
 That a SIGKILL between the command's receipt and its reply is replayed once, with the plugin
-loaded in a real process, is tests/e2e/test_framework_plugin.py's."""
+loaded in a real process, is tests/e2e/test_faults_process.py's."""
 
 from __future__ import annotations
 

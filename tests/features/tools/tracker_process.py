@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
-
-from tests import zygote
 
 TRACKER = Path(__file__).with_name("mcp_tracker.py")
 REPO_ROOT = TRACKER.parents[3]
@@ -20,9 +19,7 @@ def start_tracker(
 ) -> subprocess.Popen[bytes]:
     """The tracker over Streamable HTTP on 127.0.0.1:port (API key `token`, None: no key),
     once it listens; `env` adds to its environment (TRACKER_SIGNING_SECRET...)."""
-    # Forked from the suite's zygote, which has the MCP SDK imported (0.8 CPU-seconds a start
-    # otherwise, once per worker that runs a module of tracker tests).
-    args = [*zygote.launcher(), "-m", "tests.features.tools.mcp_tracker", "http", str(port)]
+    args = [sys.executable, "-m", "tests.features.tools.mcp_tracker", "http", str(port)]
     args += [token] if token else []
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, **(env or {})}, cwd=REPO_ROOT)
@@ -50,7 +47,7 @@ def stop_tracker(process: subprocess.Popen[bytes]) -> None:
 
 def stdio_tracker(env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
     """The stdio tracker's command and environment, for an `[mcp.*]` server that fmbot starts
-    itself (the MCP SDK gives it `env` and a few variables of its own, not fmbot's): forked
-    from the suite's zygote when it runs, from the repository's folder whatever the caller's."""
-    command = [*zygote.launcher(), "-m", "tests.features.tools.mcp_tracker", "stdio"]
-    return command, zygote.reaching({"PYTHONPATH": str(REPO_ROOT), **(env or {})})
+    itself (the MCP SDK gives it `env` and a few variables of its own, not fmbot's): a fresh
+    interpreter, from the repository's folder whatever the caller's."""
+    command = [sys.executable, "-m", "tests.features.tools.mcp_tracker", "stdio"]
+    return command, {"PYTHONPATH": str(REPO_ROOT), **(env or {})}
