@@ -57,7 +57,6 @@ from bot.foundation_models.types import (
 from bot.prompting import estimate_tokens
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
-from bot.telegram.access import AccessPolicy
 from bot.telegram.intake import Intake
 from bot.telegram.middlewares import DatabaseMiddleware, RecentlySeen
 
@@ -141,7 +140,7 @@ class Bench:
             ),
         )
         seen = RecentlySeen()
-        self.middleware = DatabaseMiddleware(db.sessionmaker, AccessPolicy(), seen)
+        self.middleware = DatabaseMiddleware(db.sessionmaker, seen)
         self.intake = Intake(db.sessionmaker, FakeBot.id, bookkeeping=seen.store_senders)
         self.chats = chats
         self.groups = groups
@@ -188,7 +187,9 @@ class Bench:
         words = update_message.text or ""
         group = chat_id < 0
         await self.intake.accept([update])
-        _, receipt = self.intake.take(update.update_id)
+        arrival = self.intake.take(update.update_id)
+        assert arrival is not None
+        receipt = arrival.receipt
         await self.middleware(handler, update, data)  # type: ignore[arg-type]
         chat = ChatRef(chat_id, "group" if group else "private", data["event_chat"].title)
         speaker = Speaker(user_id, f"User {user_id}")
