@@ -147,7 +147,7 @@ def build_telegram(
     services += [service for part in parts for service in part.stops_first]
     web = [add for part in parts for add in part.web]
     if web_listen is not None and web:
-        from bot.telegram.webserver import WebServer
+        from bot.wiring.webserver import WebServer
 
         services.append(WebServer(web, *web_listen))
     return TelegramApp(
