@@ -1,8 +1,8 @@
 """The bot's web server in polling mode (WEB_LISTEN): the pages the features add
 (`TelegramPart.web`: the console, the OpenID Connect callback of the employee sign-in), from
 the start until the bot stops. In webhook mode the webhook's server serves them instead
-(bot/telegram/webhook.py). A port that cannot be bound stops the start with one line saying which and
-why."""
+(bot/telegram/webhook.py). A port that cannot be bound stops the start with one line
+saying which and why."""
 
 from __future__ import annotations
 
