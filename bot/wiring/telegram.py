@@ -115,6 +115,7 @@ def build_telegram(
         access,
         membership=MembershipCache(members_of, ttl=access.members_ttl) if members_of else None,
         owners=next((part.owners for part in parts if part.owners is not None), None),
+        employees=next((p.employees for p in parts if p.employees is not None), None),
         standings=StoredStandings(sessionmaker, seen),
     )
     dp = build_dispatcher(

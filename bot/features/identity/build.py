@@ -8,10 +8,21 @@ import datetime as dt
 from bot.features.identity.settings import CALLBACK_PATH, IdentitySettings
 from bot.features.identity.store import Identities
 from bot.features.identity.telegram import SignIn
+from bot.plugin.conversation import Employee
 from bot.plugin.feature import TelegramParts
 from bot.plugin.ground import TelegramGround
 from bot.plugin.oidc import RelyingParty
 from bot.plugin.telegram import FrontParts, TelegramPart
+
+
+class Employees:
+    """Who a user is signed in as, for the update's Principal (the admission's lookup)."""
+
+    def __init__(self, identities: Identities) -> None:
+        self.identities = identities
+
+    async def of(self, user_id: int) -> Employee | None:
+        return await self.identities.employee(user_id)
 
 
 def identity_on_telegram(front: TelegramGround) -> TelegramParts:
@@ -28,6 +39,6 @@ def identity_on_telegram(front: TelegramGround) -> TelegramParts:
     def build(parts: FrontParts) -> TelegramPart:
         sign_in.outbox = parts.outbox
         return TelegramPart(front=[sign_in.build_router()], web=[sign_in.mount],
-                            data={"identities": identities})
+                            employees=Employees(identities))
 
     return TelegramParts(part=build)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.identity.models import IdentityBinding, IdentityFlow
+from bot.plugin.conversation import Employee
 from bot.plugin.oidc import Flow, Identity
 from bot.plugin.storage import utcnow
 
@@ -33,8 +34,8 @@ class Pending:
 
 
 @dataclass(frozen=True, slots=True)
-class Employee:
-    """Who a Telegram user is signed in as."""
+class Binding:
+    """Who a Telegram user is signed in as, until when."""
 
     subject: str
     name: str
@@ -79,9 +80,9 @@ class Identities:
             return None
         return Pending(row.user_id, row.chat_id, Flow(state, row.nonce, row.verifier))
 
-    async def bind(self, user_id: int, identity: Identity) -> Employee:
+    async def bind(self, user_id: int, identity: Identity) -> Binding:
         now = utcnow()
-        employee = Employee(identity.subject, identity.name, identity.email, identity.groups,
+        employee = Binding(identity.subject, identity.name, identity.email, identity.groups,
                             now + self.ttl)
         async with self.sessionmaker() as session:
             await session.execute(delete(IdentityBinding).where(
@@ -93,7 +94,7 @@ class Identities:
             await session.commit()
         return employee
 
-    async def of(self, user_id: int) -> Employee | None:
+    async def of(self, user_id: int) -> Binding | None:
         """Who this user is signed in as; None when never, signed out or expired."""
         async with self.sessionmaker() as session:
             row = await session.scalar(select(IdentityBinding).where(
@@ -101,7 +102,7 @@ class Identities:
         if row is None or _aware(row.expires_at) <= utcnow():
             return None
         groups = json.loads(row.groups or "[]")
-        return Employee(row.subject, row.name, row.email,
+        return Binding(row.subject, row.name, row.email,
                         tuple(str(g) for g in groups if isinstance(g, str)),
                         _aware(row.expires_at))
 
@@ -113,6 +114,13 @@ class Identities:
                 .values(expires_at=utcnow()))
             await session.commit()
         return bool(getattr(done, "rowcount", 0))
+
+    async def employee(self, user_id: int) -> Employee | None:
+        """The Principal's employee (`Employees`, bot/telegram/admission.py)."""
+        found = await self.of(user_id)
+        if found is None:
+            return None
+        return Employee(found.subject, found.email, frozenset(found.groups))
 
     async def forget(self, user_id: int) -> bool:
         """/forget: the binding and the sign-ins under way removed. Whether there was one."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import App
+from bot import App, ToolContext
 from bot.testing import BotTester, ScriptedModel, TestUser
 from tests.oidc.server import OpenIdProvider, openid_provider
 from tests.ports import free_port
@@ -47,7 +47,7 @@ class Desk:
 
 
 @asynccontextmanager
-async def helpdesk(tmp_path: Path, **more: str) -> AsyncIterator[Desk]:
+async def helpdesk(tmp_path: Path, app: App | None = None, **more: str) -> AsyncIterator[Desk]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     clients = [{"client_id": "fmbot", "client_secret": "s3cret",
@@ -58,7 +58,7 @@ async def helpdesk(tmp_path: Path, **more: str) -> AsyncIterator[Desk]:
                     "OIDC_ISSUER": op.issuer, "OIDC_CLIENT_ID": "fmbot",
                     "OIDC_CLIENT_SECRET": "s3cret", "OIDC_SCOPES": "openid profile email groups",
                     **more}
-        async with BotTester(App(env_file=None), model=ScriptedModel("Hello."),
+        async with BotTester(app or App(env_file=None), model=ScriptedModel("Hello."),
                              settings=settings, real_time=True) as tester:
             yield Desk(tester, op, base)
 
@@ -128,3 +128,24 @@ async def test_a_required_sign_in_answers_only_employees(tmp_path: Path) -> None
         assert first.messages[-1].button_texts() == ["Sign in"]
         await desk.sign_in(ed, "ed")
         assert (await ed.says("Where is the VPN guide?")).text == "Hello."
+
+
+async def test_the_turn_knows_the_employee(tmp_path: Path) -> None:
+    """The update's Principal carries the employee to the turn: the App's context providers
+    (and the tools' identity headers) see the e-mail and the groups; not signed in, none."""
+    app = App(env_file=None)
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    @app.context
+    async def who(ctx: ToolContext) -> str | None:
+        seen.append((ctx.email, ctx.groups))
+        return None
+
+    async with helpdesk(tmp_path, app) as desk:
+        hanna = desk.tester.user("Hanna")
+        await hanna.says("Hello?")
+        await desk.sign_in(hanna, "hanna")
+        await hanna.says("Hello again?")
+        await hanna.says("/logout")
+        await hanna.says("Still there?")
+    assert seen == [("", ()), ("hanna@example.com", ("hr", "managers")), ("", ())]
