@@ -7,11 +7,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.identity.settings import IdentitySettings
-from bot.plugin.feature import Feature, SettingsCheck, TelegramParts
+from bot.plugin.feature import Feature, FeatureCheck, SettingsCheck, TelegramParts
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from bot.plugin.built import Built
     from bot.plugin.ground import TelegramGround
+    from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
     from bot.plugin.setup import FeatureSetup
 
@@ -54,6 +57,20 @@ def _check(settings: Settings) -> None:
         raise ConfigError("\n".join(problems))
 
 
+def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
+    section = settings.section(IdentitySettings)
+    if not section.enabled:
+        return []
+
+    async def provider() -> list[Outcome]:
+        from bot.features.identity.checks import check_provider
+
+        return await check_provider(section, settings.public_url)
+
+    return [FeatureCheck("identity provider", provider, credentials=False,
+                         imports=("bot.features.identity.checks",))]
+
+
 def _secrets(settings: Settings) -> list[str]:
     secret = settings.section(IdentitySettings).client_secret
     return [secret.get_secret_value()] if secret is not None else []
@@ -64,6 +81,7 @@ FEATURE = Feature(
     settings=IdentitySettings,
     tables=("bot.features.identity.models",),
     settings_checks=(SettingsCheck(frozenset({"run"}), _check),),
+    checks=_checks,
     secrets=_secrets,
     setup=_setup,
     on_telegram=_on_telegram,
