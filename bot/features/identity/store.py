@@ -82,8 +82,10 @@ class Identities:
 
     async def bind(self, user_id: int, identity: Identity) -> Binding:
         now = utcnow()
-        employee = Binding(identity.subject, identity.name, identity.email, identity.groups,
-                            now + self.ttl)
+        # An address the provider says is not verified is not kept: tools trust the e-mail.
+        email = identity.email if identity.email_verified else ""
+        employee = Binding(identity.subject, identity.name, email, identity.groups,
+                           now + self.ttl)
         async with self.sessionmaker() as session:
             await session.execute(delete(IdentityBinding).where(
                 IdentityBinding.user_id == user_id))

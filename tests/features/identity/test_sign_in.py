@@ -149,3 +149,27 @@ async def test_the_turn_knows_the_employee(tmp_path: Path) -> None:
         await hanna.says("/logout")
         await hanna.says("Still there?")
     assert seen == [("", ()), ("hanna@example.com", ("hr", "managers")), ("", ())]
+
+
+async def test_an_unverified_address_is_not_kept(tmp_path: Path) -> None:
+    """Tools trust X-Fmbot-User-Email: an address the provider says is unverified is not
+    bound, the rest of the sign-in is."""
+    from tests.oidc.server import USERS
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    users = {**USERS, "eve": {"name": "Eve", "email": "ceo@example.com",
+                              "email_verified": False, "groups": ["sales"]}}
+    clients = [{"client_id": "fmbot", "redirect_uris": [f"{base}/oidc/callback"],
+                "token_endpoint_auth_method": "none"}]
+    async with openid_provider(tmp_path, clients, users) as op:
+        settings = {"WEB_LISTEN": f"127.0.0.1:{port}", "PUBLIC_URL": base,
+                    "OIDC_ISSUER": op.issuer, "OIDC_CLIENT_ID": "fmbot",
+                    "OIDC_SCOPES": "openid profile email groups"}
+        async with BotTester(App(env_file=None), model=ScriptedModel("Hello."),
+                             settings=settings, real_time=True) as tester:
+            desk = Desk(tester, op, base)
+            eve = tester.user("Eve")
+            assert (await desk.sign_in(eve, "eve")).status_code == 200
+            assert (await eve.says("/whoami")).text == \
+                "You are signed in as Eve. Groups: sales."
