@@ -41,3 +41,23 @@ async def test_a_provider_that_cannot_be_reached_is_one_line() -> None:
     [line] = await lines(f"http://127.0.0.1:{free_port()}")
     assert not line.ok
     assert "the provider cannot be reached (ConnectError)" in line.detail
+
+
+def test_the_settings_name_what_the_sign_in_needs() -> None:
+    from bot.plugin.config import ConfigError
+
+    [check] = FEATURE.settings_checks
+    settings = Settings(_env_file=None, IDENTITY_REQUIRED="on")  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="IDENTITY_REQUIRED=on needs OIDC_ISSUER"):
+        check.check(settings)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, OIDC_ISSUER="https://sso.example.com/realms/company")
+    with pytest.raises(ConfigError) as refused:
+        check.check(settings)
+    assert str(refused.value).splitlines() == [
+        "OIDC_ISSUER needs OIDC_CLIENT_ID: the bot's client there",
+        "OIDC_ISSUER needs PUBLIC_URL: the provider sends the browser back to "
+        "PUBLIC_URL/oidc/callback",
+        "OIDC_ISSUER in polling mode needs WEB_LISTEN, where the bot's web server listens "
+        "for the provider's callback (127.0.0.1:8081)",
+    ]
