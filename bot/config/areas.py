@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode
 
 from bot.config.parsing import DEFAULT_SQLITE_URL, _default_replica_id
@@ -70,6 +70,13 @@ class TelegramSettings(BaseSettings):
     telegram_webhook_url: str = ""
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_listen: str = "0.0.0.0:8080"
+    # The bot's web server in polling mode, host:port (127.0.0.1:8081); empty = off. It serves
+    # the features' pages (the console, the employee sign-in's /oidc/callback); in webhook
+    # mode the webhook's server serves them instead.
+    web_listen: str = ""
+    # How browsers reach the bot's web server (https://support.example.com): sign-in links
+    # and the OpenID Connect callbacks start with it; https makes the cookies Secure.
+    public_url: str = ""
     # Seconds a file download from Telegram may take in all (photos, voice notes, documents).
     media_download_timeout: float = Field(default=30.0, gt=0)
 
@@ -89,6 +96,29 @@ class TelegramSettings(BaseSettings):
     # A draft frame whose slot has come goes with the stream's next chunk, this many seconds
     # after its slot at most (0: a timer sends it at the slot).
     telegram_frame_grace: float = Field(default=0.5, ge=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_URL must start with http:// or https://")
+        return value
+
+    @field_validator("web_listen")
+    @classmethod
+    def _web_listen(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            host, sep, port = value.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("WEB_LISTEN must be host:port, e.g. 127.0.0.1:8081")
+        return value
+
+    @property
+    def web_host_port(self) -> tuple[str, int]:
+        host, _, port = self.web_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 class BehaviourSettings(BaseSettings):

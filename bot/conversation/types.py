@@ -56,6 +56,16 @@ class ImageInput:
 
 
 @dataclass(frozen=True)
+class Employee:
+    """Who the asker is at the company, as its identity provider vouched for them (issue 81):
+    the subject, the e-mail address and the groups (what they may read, which tools)."""
+
+    subject: str
+    email: str = ""
+    groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Speaker:
     user_id: int
     display_name: str
@@ -64,6 +74,9 @@ class Speaker:
     # (admin-only tools, the tools' limits, the App's ToolContext); a turn resumed without an
     # update is judged again by the same rule (AccessPolicy.is_admin).
     is_admin: bool = False
+    # The update's employee (the Principal's): None when not signed in, and for a turn resumed
+    # without an update, which then reads only what every admitted user may.
+    employee: Employee | None = None
 
 
 @dataclass(frozen=True)

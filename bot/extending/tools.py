@@ -38,6 +38,11 @@ class ToolContext:
     `resolved`), or None when the desk is off."""
     is_admin: bool = False
     """Whether the user is one of the bot's admins."""
+    email: str = ""
+    """The employee's e-mail address, as the company's identity provider vouched for it
+    (signed in with /login: the identity feature); empty when not signed in."""
+    groups: tuple[str, ...] = ()
+    """The employee's groups at the company (sorted); empty when not signed in."""
 
 
 @dataclass(frozen=True, slots=True)

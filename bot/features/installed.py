@@ -22,6 +22,7 @@ from bot.features.evaluation.feature import FEATURE as evaluation
 from bot.features.extensions.feature import FEATURE as extensions
 from bot.features.grounding.feature import FEATURE as grounding
 from bot.features.guest.feature import FEATURE as guest
+from bot.features.identity.feature import FEATURE as identity
 from bot.features.images.feature import FEATURE as images
 from bot.features.knowledge.feature import FEATURE as knowledge
 from bot.features.rich.feature import FEATURE as rich
@@ -32,6 +33,7 @@ from bot.features.websearch.feature import FEATURE as websearch
 from bot.plugin.feature import Feature
 
 FEATURES: tuple[Feature, ...] = (
+    identity,     # who the employee is: /login with the company's provider (OIDC_ISSUER)
     grounding,    # the answer read back against its sources; "not found" shown last
     guest,        # guest queries: the bot @mentioned in chats it is not in (GUEST_MODE)
     business,     # chat automation: connected accounts' customers answered (BUSINESS_REPLIES)

@@ -25,6 +25,7 @@ class Asker:
         """`key`: the idempotency key (a stored tool call's own; for context providers, the
         turn's answer)."""
         user = turn.speaker.user_id
+        employee = turn.speaker.employee
         state = None
         if self.desk_state is not None:
             try:
@@ -38,4 +39,6 @@ class Asker:
             idempotency_key=key,
             desk_state=state,
             is_admin=turn.speaker.is_admin,
+            email=employee.email if employee is not None else "",
+            groups=tuple(sorted(employee.groups)) if employee is not None else (),
         )

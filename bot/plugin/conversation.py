@@ -1,8 +1,8 @@
 """`bot.plugin.conversation`: the conversation core, as a feature takes part in a turn:
 `TurnFeature` and the verdicts and openings it answers with, the turn's state (`TurnState`),
 what a feature adds to the prompt (`PromptContributor`, `PromptDraft`), the conversation service
-and its results (`TurnResult`, `ChatRef`, `Speaker`). aiogram-free: a feature's domain code may
-import it."""
+and its results (`TurnResult`, `ChatRef`, `Speaker`, its `Employee`). aiogram-free: a
+feature's domain code may import it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.conversation.trace import Trace
 from bot.conversation.turn import Question, TurnState, previous_questions
 from bot.conversation.types import (
     ChatRef,
+    Employee,
     ImageInput,
     Speaker,
     TurnResult,
@@ -25,6 +26,7 @@ __all__ = [
     "ChatRef",
     "Contributing",
     "ConversationService",
+    "Employee",
     "ImageInput",
     "Listeners",
     "Opening",

@@ -19,6 +19,7 @@ from bot.reading.chunking import Passage, block_passages, passages
 from bot.reading.extractors import BINARY_SUFFIXES, CHAT_SUFFIXES, SUFFIXES, extract, suffix_of
 from bot.reading.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
 from bot.reading.stemming import STOPWORDS, search_text, stems, words
+from bot.reading.text_formats import access_groups
 
 __all__ = [
     "BINARY_SUFFIXES",
@@ -38,6 +39,7 @@ __all__ = [
     "Passage",
     "TooComplexDocumentError",
     "UnsupportedDocumentError",
+    "access_groups",
     "block_passages",
     "extract",
     "passages",

@@ -35,6 +35,9 @@ class Extracted:
     url: str | None = None
     pages: int | None = None
     truncated: bool = False  # read only up to the caller's `max_chars`
+    # The groups that may read it (Markdown front matter `access: [hr, managers]`); empty:
+    # the file does not say.
+    access: tuple[str, ...] = ()
 
 
 class DocumentError(Exception):

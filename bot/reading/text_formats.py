@@ -46,8 +46,17 @@ def extract_text_file(suffix: str, data: bytes) -> Extracted:
         meta, text = _front_matter(text)
         out.title = meta.get("title") or _first_heading(text)
         out.url = meta.get("url") or None
+        out.access = access_groups(meta.get("access", ""))
     out.blocks = list(prose_blocks(text))
     return out
+
+
+def access_groups(value: str) -> tuple[str, ...]:
+    """`[hr, managers]`, `hr, managers` or `hr managers`: the group names, sorted, each at
+    most 200 characters, at most 100 of them."""
+    names = value.strip().strip("[]").replace(",", " ").split()
+    return tuple(sorted({name.strip("'\"")[:200] for name in names
+                         if name.strip("'\"")}))[:100]
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:

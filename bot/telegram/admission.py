@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.types import Chat, Message, TelegramObject, Update, User
 
+from bot.conversation.types import Employee
 from bot.telegram.access import Access, AccessPolicy, RefusalMemory
 from bot.telegram.texts import Translator
 
@@ -84,6 +85,9 @@ class Principal:
     is_admin: bool = False
     # The asker is blocked (the desk's /block): such a principal is never admitted.
     blocked: bool = False
+    # Who the asker is at the company (signed in with its identity provider: the identity
+    # feature), in the deployment's own chats; None otherwise.
+    employee: Employee | None = None
 
     @property
     def owned(self) -> bool:
@@ -108,6 +112,12 @@ class Standings(Protocol):
     """Reads a user's stored standing (no row written: an outsider costs nothing)."""
 
     async def of(self, user_id: int) -> Standing: ...
+
+
+class Employees(Protocol):
+    """Finds who a Telegram user is signed in as (the identity feature knows them)."""
+
+    async def of(self, user_id: int) -> Employee | None: ...
 
 
 class ConnectionOwners(Protocol):
@@ -142,6 +152,7 @@ class Gatekeeper:
         membership: MembershipCache | None = None,
         owners: ConnectionOwners | None = None,
         standings: Standings | None = None,
+        employees: Employees | None = None,
     ) -> None:
         self.lists = AccessPolicy.build(access.users, access.chats, access.admins)
         self.standings = standings
@@ -151,6 +162,7 @@ class Gatekeeper:
             raise ValueError("ALLOWED_CHAT_MEMBERS_OF needs a membership cache")
         self.membership = membership
         self.owners = owners
+        self.employees = employees
 
     @property
     def open(self) -> bool:
@@ -175,7 +187,12 @@ class Gatekeeper:
         standing = await self.standing(found.user_id)
         admin = found.surface is not Surface.BUSINESS and self.lists.is_admin(
             found.user_id, stored_admin=standing.admin)
-        return dataclasses.replace(found, is_admin=admin, blocked=standing.blocked)
+        employee = None
+        if self.employees is not None and found.owned and found.user_id is not None \
+                and found.surface is not Surface.OPERATOR:
+            employee = await self.employees.of(found.user_id)
+        return dataclasses.replace(found, is_admin=admin, blocked=standing.blocked,
+                                   employee=employee)
 
     async def _found(self, update: Update, user: User | None, chat: Chat | None,
                      bot: Bot) -> Principal:
@@ -249,6 +266,7 @@ class AdmissionMiddleware(BaseMiddleware):
         if await self.gate.admits(principal, data["bot"]):
             data["principal"] = principal
             data["is_admin"] = principal.is_admin  # what handlers and quotas read
+            data["employee"] = principal.employee  # what the turn's speaker carries
             return await handler(event, data)
         if principal.blocked:
             log.info("update %s from blocked user %s ignored", event.update_id,

@@ -11,6 +11,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import ChatRef, ConversationService, Speaker
+from bot.conversation.types import Employee
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
@@ -109,13 +110,14 @@ def chat_ref(message: Message) -> ChatRef:
     return ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None)
 
 
-def speaker(message: Message, *, is_admin: bool) -> Speaker:
+def speaker(message: Message, *, is_admin: bool, employee: Employee | None = None) -> Speaker:
     """Who asks in `message`; `is_admin`: the update's decision (`data["is_admin"]`, the
     Principal's), never re-derived here."""
     user = message.from_user
     if user is None:  # a channel post or an anonymous admin: speak as the chat
         return Speaker(message.chat.id, message.chat.title or "someone")
-    return Speaker(user.id, user.full_name, user.language_code, is_admin=is_admin)
+    return Speaker(user.id, user.full_name, user.language_code, is_admin=is_admin,
+                   employee=employee)
 
 
 def thread_of(message: Message) -> int | None:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from bot.conversation import ConversationService
     from bot.coordination import Coordinator
-    from bot.telegram.admission import ConnectionOwners
+    from bot.telegram.admission import ConnectionOwners, Employees
     from bot.telegram.answer_parts import AfterDelivery, CallDelivery
     from bot.telegram.deps import Deps, UsageLines
     from bot.telegram.lifecycle import BotService
@@ -73,6 +73,8 @@ class TelegramPart:
     stops_first: Sequence[BotService] = ()
     lines: UsageLines | None = None
     owners: ConnectionOwners | None = None
+    # Who a user is signed in as (the identity feature): the Principal's employee.
+    employees: Employees | None = None
     web: Sequence[Callable[[web.Application], None]] = ()
 
 

@@ -188,6 +188,8 @@ async def built_bot(
             final_forms=final_forms,
             features=parts,
             unlimited=unlimited,
+            web_listen=settings.web_host_port if settings.web_listen
+            and settings.telegram_mode != "webhook" else None,
         )
         # Redis coordination, metrics and health endpoints, telemetry hooks.
         models = limited(c.client, c.chat_model)

@@ -52,6 +52,7 @@ def build_telegram(
     final_forms: Sequence[FinalForm] = (),
     features: Sequence[TelegramFeature] = (),
     unlimited: Callable[[int], bool] | None = None,
+    web_listen: tuple[str, int] | None = None,
 ) -> TelegramApp:
     """The TelegramApp of these parts. `cluster` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
@@ -62,7 +63,8 @@ def build_telegram(
     features built on the front's parts (TelegramFeature: chat automation, guest mode, the
     desk, voice, /image, the tool loop's cards and presses, ...), each part put in its place
     in this order. `unlimited`: users RATE_LIMIT_PER_MINUTE does not count (simulated
-    customers)."""
+    customers). `web_listen`: where the bot's own web server serves the features' pages
+    (WEB_LISTEN, polling mode); None: the webhook's server serves them, or none does."""
     if cluster is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     coordinator = cluster.coordinator if cluster is not None else None
@@ -113,6 +115,7 @@ def build_telegram(
         access,
         membership=MembershipCache(members_of, ttl=access.members_ttl) if members_of else None,
         owners=next((part.owners for part in parts if part.owners is not None), None),
+        employees=next((p.employees for p in parts if p.employees is not None), None),
         standings=StoredStandings(sessionmaker, seen),
     )
     dp = build_dispatcher(
@@ -143,9 +146,14 @@ def build_telegram(
                  for service in part.services_on(deps)]
     # Stopped first (guest mode's): their answers finish before the outbox closes.
     services += [service for part in parts for service in part.stops_first]
+    web = [add for part in parts for add in part.web]
+    if web_listen is not None and web:
+        from bot.wiring.webserver import WebServer
+
+        services.append(WebServer(web, *web_listen))
     return TelegramApp(
         bot=bot, dp=dp, deps=deps, backlog=backlog, leases=leases, notices=notices,
-        services=services, web=[add for part in parts for add in part.web],
+        services=services, web=web,
         shutdown_grace=options.shutdown_grace,
         shutdown_settle=options.shutdown_settle,
     )

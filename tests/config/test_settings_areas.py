@@ -101,6 +101,13 @@ ADDED_SINCE = [
     "CONSOLE_OIDC_CLIENT_ID",  # issue 80: the console's client there
     "CONSOLE_OIDC_CLIENT_SECRET",  # issue 80: its secret
     "CONSOLE_OIDC_ADMINS",  # issue 80: who may sign in with it
+    "OIDC_ISSUER",  # issue 81: the company's provider the employees sign in with
+    "OIDC_CLIENT_ID",  # issue 81: the bot's client there
+    "OIDC_CLIENT_SECRET",  # issue 81: its secret (empty: a public client)
+    "OIDC_SCOPES",  # issue 81: the scopes asked for
+    "OIDC_GROUPS_CLAIM",  # issue 81: the claim that lists the groups
+    "IDENTITY_REQUIRED",  # issue 81: a private chat answered only once signed in
+    "IDENTITY_TTL",  # issue 81: how long a sign-in lasts
 ]
 
 
@@ -147,7 +154,7 @@ def test_each_field_has_one_home_a_core_area_or_one_feature_section() -> None:
                 if isinstance(field.annotation, type) and issubclass(field.annotation, Section)}
     assert set(sections) == {"voice", "desk", "knowledge", "tools", "vision", "documents",
                              "websearch", "guest", "rich", "business", "evaluation",
-                             "console"}
+                             "console", "identity"}
     assert {name: section.__module__ for name, section in sections.items()} == {
         name: f"bot.features.{name}.settings" for name in sections}
     assert {homes[name] == ["bot.features.settings"] for name in sections} == {True}

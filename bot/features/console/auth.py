@@ -29,9 +29,6 @@ log = logging.getLogger(__name__)
 LINK_TTL = dt.timedelta(minutes=5)
 
 
-class OidcError(Exception):
-    """A sign-in with the company's provider that the provider or the browser got wrong:
-    one line, for the audit (bot/features/console/oidc.py)."""
 
 
 def digest(value: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.features.console.auth import Access, Keys
 from bot.features.console.casemaking import CaseMaker
 from bot.features.console.settings import ConsoleSettings
-from bot.features.console.telegram import ConsoleCommand, WebServer
+from bot.features.console.telegram import ConsoleCommand
 from bot.features.console.web import Console
 from bot.plugin.built import Built
 from bot.plugin.feature import TelegramParts
@@ -36,25 +36,21 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
         provider = Provider(
             section.oidc_issuer, section.oidc_client_id,
             client_secret.get_secret_value() if client_secret is not None else "",
-            f"{section.public_url}{section.path}/oidc/callback",
+            f"{settings.public_url}{section.path}/oidc/callback",
             Keys(secret, b"fmbot console openid connect"))
     cases = CaseMaker(ground.client, settings.text_model,
                       Path(section.eval_cases_file) if section.eval_cases_file else None)
     console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
-                      path=section.path, public_url=section.public_url,
-                      secure=section.secure, figures=built.find(DeskFigures), cases=cases,
+                      path=section.path, public_url=settings.public_url,
+                      secure=settings.public_url.startswith("https://"),
+                      figures=built.find(DeskFigures), cases=cases,
                       scored=built.find(ScoredCases), provider=provider,
                       notes=built.find(CaseNotes))
-    webhook = settings.telegram_mode == "webhook"
-    services = []
-    if not webhook and section.web_listen:
-        services.append(WebServer(console, *section.host_port))
 
     def build(parts: FrontParts) -> TelegramPart:
         return TelegramPart(
             early=[ConsoleCommand(console).build_router()],
-            services=services,
-            web=[console.mount] if webhook else [],
+            web=[console.mount],  # on the bot's web server, whichever serves
         )
 
     return TelegramParts(part=build)

@@ -1,6 +1,7 @@
 """The console for the support lead as one `Feature` (issue 80): its section (CONSOLE,
-CONSOLE_PATH, CONSOLE_SESSION_TTL, WEB_LISTEN, PUBLIC_URL), its tables (sign-in links,
-sessions, the audit), /console on Telegram and its pages on the bot's web server. The
+CONSOLE_PATH, CONSOLE_SESSION_TTL; WEB_LISTEN and PUBLIC_URL are the core's), its tables
+(sign-in links, sessions, the audit), /console on Telegram and its pages on the bot's web
+server (the core's: WEB_LISTEN in polling mode, the webhook's otherwise). The
 answers' traces it shows are the core's (every answer has one, console or not)."""
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ def _check(settings: Settings) -> None:
     if not console.enabled:
         return
     problems = []
-    if not console.public_url:
+    if not settings.public_url:
         problems.append("CONSOLE=on needs PUBLIC_URL: how browsers reach the bot "
                         "(https://support.example.com), which its sign-in links start with")
-    if settings.telegram_mode != "webhook" and not console.web_listen:
+    if settings.telegram_mode != "webhook" and not settings.web_listen:
         problems.append("CONSOLE=on in polling mode needs WEB_LISTEN, where the bot's web "
                         "server listens (127.0.0.1:8081)")
     if not settings.admin_user_ids and not console.oidc_admins:

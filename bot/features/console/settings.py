@@ -1,6 +1,6 @@
-"""The console's section of the settings: CONSOLE, CONSOLE_PATH, CONSOLE_SESSION_TTL, and the
-bot's web server it is served from (WEB_LISTEN in polling mode; PUBLIC_URL, how browsers reach
-it). A leaf: pydantic and the settings' parsing helpers only."""
+"""The console's section of the settings: CONSOLE, CONSOLE_PATH, CONSOLE_SESSION_TTL. The
+bot's web server it is served from (WEB_LISTEN, PUBLIC_URL) is the core's, shared with the
+employee sign-in. A leaf: pydantic and the settings' parsing helpers only."""
 
 from __future__ import annotations
 
@@ -19,13 +19,6 @@ class ConsoleSettings(Section):
     path: str = Field(default="/console", validation_alias="CONSOLE_PATH")
     # How long a signed-in session lasts, in seconds (8 hours by default).
     session_ttl: int = Field(default=8 * 3600, ge=60, validation_alias="CONSOLE_SESSION_TTL")
-    # The bot's web server in polling mode, host:port (127.0.0.1:8081); empty = off. In
-    # webhook mode the webhook's server serves the console instead.
-    web_listen: str = Field(default="", validation_alias="WEB_LISTEN")
-    # How browsers reach the bot's web server (https://support.example.com): the console's
-    # sign-in links start with it; https makes its cookie Secure.
-    public_url: str = Field(default="", validation_alias="PUBLIC_URL")
-
     # Where the console's "make an eval case" appends the cases it makes (TOML, as
     # `fmbot eval FILE` reads them); empty = each case is downloaded instead.
     eval_cases_file: str = Field(default="", validation_alias="EVAL_CASES_FILE")
@@ -68,31 +61,3 @@ class ConsoleSettings(Section):
         if path == "/" or any(c in path for c in "?#\"'<> "):
             raise ValueError("CONSOLE_PATH must be a path such as /console")
         return path
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("PUBLIC_URL must start with http:// or https://")
-        return value
-
-    @field_validator("web_listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        value = value.strip()
-        if value:
-            host, sep, port = value.rpartition(":")
-            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError("WEB_LISTEN must be host:port, e.g. 127.0.0.1:8081")
-        return value
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        host, _, port = self.web_listen.rpartition(":")
-        return host.strip("[]"), int(port)
-
-    @property
-    def secure(self) -> bool:
-        """Browsers reach it over https: the session cookie is Secure."""
-        return self.public_url.startswith("https://")

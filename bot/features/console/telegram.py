@@ -1,21 +1,18 @@
-"""The console on Telegram and on the web server: /console (admins, in a private chat) sends
-a one-time sign-in button; in polling mode the bot's own web server (WEB_LISTEN) serves the
-console, started and stopped with the bot."""
+"""The console on Telegram: /console (admins, in a private chat) sends a one-time sign-in
+button. Its pages are on the bot's web server (WEB_LISTEN in polling mode, the webhook's
+server otherwise), which the core runs for every feature's pages."""
 
 from __future__ import annotations
 
-import errno
 import logging
 
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiohttp import web
 
 from bot.features.console.web import Console
-from bot.plugin.config import ConfigError
-from bot.plugin.telegram import BotRun, BotService, Deps, refuse
+from bot.plugin.telegram import Deps, refuse
 
 log = logging.getLogger(__name__)
 
@@ -50,46 +47,3 @@ class ConsoleCommand:
         router = Router(name=__name__)
         router.message.register(self.handle, Command("console"))
         return router
-
-
-class WebServer(BotService):
-    """The bot's web server in polling mode (WEB_LISTEN): the console's pages, from the start
-    until the bot stops. A port that cannot be bound stops the start with one line saying
-    which and why."""
-
-    def __init__(self, console: Console, host: str, port: int) -> None:
-        self.console = console
-        self.host, self.port = host, port
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def port_bound(self) -> int:
-        """The port listened on (WEB_LISTEN's, or the one the system gave for port 0)."""
-        runner = self._runner
-        if runner is None or not runner.addresses:
-            return self.port
-        return int(runner.addresses[0][1])
-
-    async def startup(self, run: BotRun) -> None:
-        app = web.Application()
-        self.console.mount(app)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, self.port).start()
-        except OSError as exc:
-            await runner.cleanup()
-            why = {errno.EADDRINUSE: "the address is in use by another program",
-                   errno.EACCES: "this user may not listen there",
-                   errno.EADDRNOTAVAIL: "this machine has no such address"}.get(
-                       exc.errno or 0, exc.strerror or str(exc))
-            raise ConfigError(
-                f"WEB_LISTEN={self.host}:{self.port}: cannot listen there ({why})") from None
-        self._runner = runner
-        log.info("web server listening on %s:%s (the console at %s)", self.host,
-                 self.port_bound, self.console.path)
-
-    async def shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None

@@ -25,12 +25,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.console.agreement import agreement, set_verdict, verdict_of
-from bot.features.console.auth import Access, OidcError, Signed
+from bot.features.console.auth import Access, Signed
 from bot.features.console.casemaking import CaseError, CaseMaker, check
 from bot.features.console.figures import Figures
 from bot.features.console.queries import PAGE, Filters, conversations
 from bot.features.console.transcript import transcript
 from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
+from bot.plugin.oidc import OidcError
 from bot.plugin.storage import Conversation, utcnow
 
 if TYPE_CHECKING:  # PyJWT is imported only when a provider is configured

@@ -19,7 +19,7 @@ from aiogram.types import Document, Message
 
 from bot.features.documents.chat import AddedDocument, ChatDocuments
 from bot.features.documents.support import DocumentSupport
-from bot.plugin.conversation import Speaker, TurnResult
+from bot.plugin.conversation import Employee, Speaker, TurnResult
 from bot.plugin.models import Snapshot
 from bot.plugin.reading import (
     CHAT_SUFFIXES,
@@ -84,9 +84,10 @@ class DocumentHandler:
         receipts: tuple[UpdateReceipt, ...] = (),
         replayed: bool = False,
         is_admin: bool = False,
+        employee: Employee | None = None,
     ) -> None:
         await handle_document(message, prompt, ticket, deps, t, self.support, receipts,
-                              replayed, is_admin=is_admin)
+                              replayed, is_admin=is_admin, employee=employee)
 
     def build_router(self) -> Router:
         router = Router(name=__name__)
@@ -119,6 +120,7 @@ async def handle_document(
     replayed: bool = False,
     *,
     is_admin: bool = False,
+    employee: Employee | None = None,
 ) -> None:
     document = message.document
     assert document is not None
@@ -135,7 +137,7 @@ async def handle_document(
         await say(deps, message, t("document_too_big", limit=f"{support.max_mb:g}"))
         return
     where = answer_target(message, ticket, deps, replayed)  # answered later: quoted
-    who = speaker(message, is_admin=is_admin)
+    who = speaker(message, is_admin=is_admin, employee=employee)
 
     async def job() -> None:
         extracted = await _read(deps, support, message, document, name, documents, t)

@@ -86,18 +86,24 @@ class KnowledgeBase:
         return report
 
     async def search(
-        self, query: str, k: int | None = None, *, kind: str = "command"
+        self, query: str, k: int | None = None, *, kind: str = "command",
+        readers: frozenset[str] | None = frozenset(),
     ) -> Retrieval:
-        """`kind` labels the search in the metrics: question (a chat turn) or command."""
+        """`kind` labels the search in the metrics: question (a chat turn) or command;
+        `readers`: the asker's groups (only open documents by default; None: every document,
+        for the deployment's own commands)."""
         metrics.kb_search(kind)
-        return await self.retriever.search(query, k or self.top_k)
+        return await self.retriever.search(query, k or self.top_k, readers)
 
-    async def for_question(self, question: str, previous: Sequence[str]) -> Retrieval:
+    async def for_question(self, question: str, previous: Sequence[str],
+                           readers: frozenset[str] = frozenset()) -> Retrieval:
         """Search for a chat question; a possible follow-up is also searched together with the
-        question before it, and the better search is kept (see followup.py)."""
+        question before it, and the better search is kept (see followup.py). `readers`: the
+        asker's groups; what they may not read is never searched."""
         queries = search_queries(question, previous)
         found = await asyncio.gather(
-            *(self.search(q, kind="question") for q in queries), return_exceptions=True
+            *(self.search(q, kind="question", readers=readers) for q in queries),
+            return_exceptions=True,
         )
         results = [item for item in found if isinstance(item, Retrieval)]
         if not results:  # every search failed: the first error says why

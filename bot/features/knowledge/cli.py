@@ -78,7 +78,7 @@ async def _sync(knowledge: KnowledgeBase, *, allow_removal: bool = False) -> int
 async def _search(knowledge: KnowledgeBase, question: str, k: int | None) -> int:
     from bot.features.knowledge.types import label
 
-    retrieval = await knowledge.search(question, k)
+    retrieval = await knowledge.search(question, k, readers=None)  # the deployment: all
     verdict = "covered" if retrieval.covered else "NOT covered"
     print(f"{verdict} (best similarity {retrieval.best_score:.3f}, "
           f"KB_MIN_SCORE {knowledge.retriever.min_score:g})")

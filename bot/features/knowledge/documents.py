@@ -13,11 +13,20 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.plugin.reading import BINARY_SUFFIXES, SUFFIXES, Block, DocumentError, Extracted, extract
+from bot.plugin.reading import (
+    BINARY_SUFFIXES,
+    SUFFIXES,
+    Block,
+    DocumentError,
+    Extracted,
+    access_groups,
+    extract,
+)
 
 __all__ = [
     "MAX_BINARY_BYTES", "MAX_FILE_BYTES", "SUFFIXES", "Block", "Candidate", "Document",
-    "DocumentError", "Skipped", "find_files", "parse", "read_bytes",
+    "DocumentError", "Skipped", "content_digest", "find_files", "folder_access", "parse",
+    "read_bytes",
 ]
 
 MAX_FILE_BYTES = 5 * 2**20
@@ -31,8 +40,11 @@ class Document:
     path: str  # relative to root, with forward slashes
     title: str
     url: str | None
-    digest: str  # sha256 of the file's bytes
+    digest: str  # content_digest: sha256 of the file's bytes and its folder's .access
     blocks: list[Block] = field(default_factory=list)
+    # The groups that may read it (front matter `access:`, else the nearest folder's
+    # `.access` file); empty: every admitted user may.
+    access: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +103,41 @@ def document_of(candidate: Candidate, data: bytes, extracted: Extracted) -> Docu
     """The document of `candidate`, whose bytes `data` were read into `extracted`."""
     if not extracted.blocks:
         raise DocumentError("no text to index")
+    folder = folder_access(candidate)
     return Document(
         candidate.root, candidate.path, extracted.title or _default_title(candidate.path),
-        extracted.url, hashlib.sha256(data).hexdigest(), extracted.blocks,
+        extracted.url, content_digest(data, folder), extracted.blocks,
+        extracted.access or folder,
     )
+
+
+def content_digest(data: bytes, folder: tuple[str, ...]) -> str:
+    """What tells a changed document: its bytes, and its folder's `.access` groups (the front
+    matter's are in the bytes), so that a changed `.access` file re-indexes it."""
+    digest = hashlib.sha256(data)
+    if folder:
+        digest.update(b"\0access:" + ",".join(folder).encode())
+    return digest.hexdigest()
+
+
+def folder_access(candidate: Candidate) -> tuple[str, ...]:
+    """The groups named by the nearest `.access` file in the document's folder or one above
+    it, up to its KB_PATH root (group names separated by commas, spaces or lines; `#` starts
+    a comment); none: open to every admitted user."""
+    root = Path(candidate.root)
+    folder = candidate.absolute.parent
+    while True:
+        named = folder / ".access"
+        if named.is_file():
+            try:
+                text = named.read_text(encoding="utf-8", errors="replace")[:10_000]
+            except OSError:
+                text = ""
+            lines = (line.split("#", 1)[0] for line in text.splitlines())
+            return access_groups(" ".join(lines))
+        if folder == root or root not in folder.parents:
+            return ()
+        folder = folder.parent
 
 
 def _default_title(path: str) -> str:

@@ -12,7 +12,6 @@ the folders are dropped; a file that cannot be read keeps its earlier version an
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -28,8 +27,10 @@ from bot.features.knowledge.documents import (
     Document,
     DocumentError,
     Skipped,
+    content_digest,
     document_of,
     find_files,
+    folder_access,
     read_bytes,
 )
 from bot.features.knowledge.pgvector import PgVectorRepository
@@ -195,7 +196,7 @@ class Indexer:
             data = await asyncio.to_thread(read_bytes, candidate)
             # Compared before parsing: an unchanged PDF is not read again.
             if stored is not None and stored.model == model and stored.content_hash == (
-                hashlib.sha256(data).hexdigest()
+                content_digest(data, folder_access(candidate))
             ):
                 report.unchanged += 1
                 return
@@ -232,7 +233,8 @@ class Indexer:
         await self._embed_all(document.title, todo, report)
         rows = [
             NewPassage(p.ordinal, p.heading, p.text,
-                       search_text(p.embedded_text(document.title)), h, p.title, p.url)
+                       search_text(p.embedded_text(document.title)), h, p.title, p.url,
+                       ",".join(g.replace(",", "") for g in document.access))
             for h, p in zip(hashes, pieces, strict=True)
         ]
         async with self._sessionmaker() as session:

@@ -71,6 +71,9 @@ class KbPassage(Base):
     # A FAQ pair's own title (its question) and link; NULL: the document's (migration 0009).
     title: Mapped[str | None] = mapped_column(String(512))
     url: Mapped[str | None] = mapped_column(String(2048))
+    # The groups that may read it, comma-joined and sorted ("hr,managers"); "": everyone
+    # admitted (issue 81). Searches leave out what the asker may not read before ranking.
+    access: Mapped[str] = mapped_column(Text, server_default="")
 
 
 class KbEmbedding(Base):

@@ -65,12 +65,15 @@ class PgVectorRepository:
             )
         return len(rows)
 
-    async def nearest(self, model: str, query: bytes, limit: int) -> list[tuple[int, float]]:
-        """(passage id, cosine similarity) of the `limit` nearest passages, best first."""
+    async def nearest(self, model: str, query: bytes, limit: int,
+                      excluded: Sequence[int] = ()) -> list[tuple[int, float]]:
+        """(passage id, cosine similarity) of the `limit` nearest passages, best first,
+        leaving out the `excluded` ones (the asker may not read them) before ranking."""
+        where = " AND NOT (v.passage_id = ANY(:excluded))" if excluded else ""
         rows = await self.session.execute(
-            text(_DISTANCES + " ORDER BY distance LIMIT :limit"),
+            text(_DISTANCES + where + " ORDER BY distance LIMIT :limit"),
             {"model": model, "dims": len(query) // 4, "query": as_pgvector(query),
-             "limit": limit},
+             "limit": limit, **({"excluded": list(excluded)} if excluded else {})},
         )
         return [(int(passage_id), -float(distance)) for passage_id, distance in rows]
 

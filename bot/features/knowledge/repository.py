@@ -34,6 +34,7 @@ class NewPassage:
     content_hash: str
     title: str | None = None  # a FAQ pair's question; None: the document's title
     url: str | None = None  # a FAQ pair's link; None: the document's url
+    access: str = ""  # the groups that may read it, comma-joined; "": everyone admitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,8 @@ class KnowledgeRepository:
                     {"document_id": document.id, "ordinal": p.ordinal, "heading": p.heading,
                      "text": p.text, "search_text": p.search_text,
                      "content_hash": p.content_hash,
-                     **({"title": p.title, "url": p.url} if own else {})}
+                     **({"title": p.title, "url": p.url} if own else {}),
+                     **({"access": p.access} if p.access else {})}
                     for p in passages
                 ],
             )
@@ -186,7 +188,8 @@ class KnowledgeRepository:
     # -- search --------------------------------------------------------------------------------
 
     async def lexical(
-        self, terms: Sequence[str], limit: int, *, min_terms: int = 1
+        self, terms: Sequence[str], limit: int, *, min_terms: int = 1,
+        excluded: Sequence[int] = (),
     ) -> list[tuple[int, float]]:
         """(passage id, score: higher is better) for passages with any of the stemmed terms;
         with `min_terms` > 1, only passages holding at least that many of them are ranked,
@@ -196,6 +199,8 @@ class KnowledgeRepository:
         if not terms:
             return []
         groups = _at_least(terms, min_terms)
+        # The passages the asker may not read are left out before ranking (issue 81).
+        ids = [int(i) for i in excluded]
         if dialect_name(self.session) == "sqlite":
             query = " OR ".join(
                 "(" + " AND ".join(_fts5_phrase(term) for term in group) + ")"
@@ -204,7 +209,9 @@ class KnowledgeRepository:
             rows = await self.session.execute(
                 text(
                     "SELECT rowid, bm25(kb_passages_fts) AS rank FROM kb_passages_fts "
-                    "WHERE kb_passages_fts MATCH :query ORDER BY rank LIMIT :limit"
+                    "WHERE kb_passages_fts MATCH :query"
+                    + (f" AND rowid NOT IN ({','.join(map(str, ids))})" if ids else "")
+                    + " ORDER BY rank LIMIT :limit"
                 ),
                 {"query": query, "limit": limit},
             )
@@ -219,11 +226,20 @@ class KnowledgeRepository:
             text(
                 "SELECT id, ts_rank(search_vector, r) AS rank FROM kb_passages, "
                 "to_tsquery('simple', :ranked) AS r, to_tsquery('simple', :matched) AS m "
-                "WHERE search_vector @@ m ORDER BY rank DESC LIMIT :limit"
+                "WHERE search_vector @@ m"
+                + (" AND NOT (id = ANY(:excluded))" if ids else "")
+                + " ORDER BY rank DESC LIMIT :limit"
             ),
-            {"ranked": ranked, "matched": matched, "limit": limit},
+            {"ranked": ranked, "matched": matched, "limit": limit,
+             **({"excluded": ids} if ids else {})},
         )
         return [(int(row_id), float(rank)) for row_id, rank in rows]
+
+    async def restricted(self) -> dict[int, frozenset[str]]:
+        """The passages only some groups may read, with those groups."""
+        rows = await self.session.execute(
+            select(KbPassage.id, KbPassage.access).where(KbPassage.access != ""))
+        return {int(i): frozenset(a.split(",")) for i, a in rows}
 
     async def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
         if not ids:

@@ -75,6 +75,8 @@ class Retriever:
         self.pgvector = False  # vectors searched in PostgreSQL, none held here
         self._state: IndexState | None = None
         self._common: dict[str, int] = {}  # too-common stems -> passages holding them
+        # The passages only some groups may read (issue 81), with those groups.
+        self._restricted: dict[int, frozenset[str]] = {}
 
     async def refresh(self, *, force: bool = False) -> bool:
         """Reload the vectors when the stored passages changed (also by another process, such
@@ -94,6 +96,7 @@ class Retriever:
                     repo.vectors(self._embedder.doc_model), state.passages
                 )
             self._common = await common_terms(repo, state.passages)
+            self._restricted = await repo.restricted()
             await repo.shrink_cache()
         release_freed_memory()
         self._state = state
@@ -126,26 +129,40 @@ class Retriever:
         rarest = sorted(terms, key=lambda term: self._common[term])[:FALLBACK_TERMS]
         return LexicalQuery(tuple(rarest), min_terms=min(2, len(rarest)))
 
-    async def search(self, query: str, k: int) -> Retrieval:
+    def unreadable(self, readers: frozenset[str] | None) -> list[int]:
+        """The passages someone in the `readers` groups may not read (None: every passage
+        may be read: the deployment's own commands); an empty set reads only the open
+        ones."""
+        if readers is None:
+            return []
+        return sorted(i for i, groups in self._restricted.items() if not groups & readers)
+
+    async def search(self, query: str, k: int,
+                     readers: frozenset[str] | None = frozenset()) -> Retrieval:
         # Searched as embedded: within the embedding model's input limit (embedder.py).
         query = query_text(query)
         vector = await self._embedder.query(query)
-        return await self.search_vector(query, vector.values, k)
+        return await self.search_vector(query, vector.values, k, readers)
 
-    async def search_vector(self, query: str, vector: np.ndarray, k: int) -> Retrieval:
-        """The search after the query's embedding (what the latency budget covers)."""
+    async def search_vector(self, query: str, vector: np.ndarray, k: int,
+                            readers: frozenset[str] | None = frozenset()) -> Retrieval:
+        """The search after the query's embedding (what the latency budget covers). What
+        `readers` may not read is left out of both rankings before they rank (issue 81):
+        it never reaches the fusion, the prompt or the citations."""
         model, as_bytes = self._embedder.doc_model, vector.astype(np.float32).tobytes()
         lexical = self.query_terms(query)
+        excluded = self.unreadable(readers)
         async with self._search_sessionmaker() as session:
             repo = KnowledgeRepository(session)
             in_database = PgVectorRepository(session)
             # (With pgvector, running the two rankings at once on two connections was tried:
             # no faster on this loaded 2-core machine, p95 19-20 ms against 13-19 ms.)
             if self.pgvector:
-                by_vector = await in_database.nearest(model, as_bytes, CANDIDATES)
+                by_vector = await in_database.nearest(model, as_bytes, CANDIDATES, excluded)
             else:
-                by_vector = self.index.search(vector, CANDIDATES)
-            by_text = await repo.lexical(lexical.terms, CANDIDATES, min_terms=lexical.min_terms)
+                by_vector = self.index.search(vector, CANDIDATES, excluded)
+            by_text = await repo.lexical(lexical.terms, CANDIDATES,
+                                         min_terms=lexical.min_terms, excluded=excluded)
             fused: dict[int, float] = {}
             vector_rank: dict[int, int] = {}
             text_rank: dict[int, int] = {}

@@ -66,7 +66,8 @@ class KnowledgeContributor:
         knowledge = self.knowledge
         previous = previous_questions(turn.window, turn.question_id)
         try:
-            retrieval = await knowledge.for_question(turn.question.text, previous[-1:])
+            retrieval = await knowledge.for_question(turn.question.text, previous[-1:],
+                                                     readers(turn))
         except FoundationModelsError as exc:
             if knowledge.strict:
                 logger.warning("knowledge base search failed in chat %s (%s); answering "
@@ -89,6 +90,16 @@ class KnowledgeContributor:
         turn.part(Grounded).ground(grounding)
         draft.add(self.name, grounding.section)  # new every turn: estimated
         draft.frame_filters.append(hiding_citations)
+
+
+def readers(turn: TurnState) -> frozenset[str]:
+    """The groups whose documents this turn may use (issue 81): the signed-in employee's in a
+    private chat; none in a group chat (everyone there reads the answer) or when the asker is
+    not signed in, so only the open documents are searched."""
+    employee = turn.speaker.employee
+    if employee is None or turn.chat.is_group:
+        return frozenset()
+    return employee.groups
 
 
 def _abstain(turn: TurnState, draft: PromptDraft) -> None:

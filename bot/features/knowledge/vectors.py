@@ -72,12 +72,20 @@ class VectorIndex:
     def nbytes(self) -> int:
         return int(self.matrix.nbytes + self.ids.nbytes)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k nearest passages by cosine similarity, best first."""
+    def search(self, query: np.ndarray, k: int,
+               excluded: Sequence[int] = ()) -> list[tuple[int, float]]:
+        """The k nearest passages by cosine similarity, best first; the `excluded` ones (the
+        asker may not read them) never compete for a place."""
         if not len(self.ids) or query.shape[0] != self.matrix.shape[1]:
             return []
         scores = self.matrix @ query
-        k = min(k, len(scores))
+        allowed = np.ones(len(scores), dtype=bool)
+        if len(excluded):
+            allowed = ~np.isin(self.ids, np.asarray(excluded, dtype=np.int64))
+            scores = np.where(allowed, scores, -np.inf)
+        k = min(k, int(allowed.sum()))
+        if k <= 0:
+            return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(int(self.ids[i]), float(scores[i])) for i in top]

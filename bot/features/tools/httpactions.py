@@ -162,6 +162,10 @@ class HttpActionSource:
         headers["X-Fmbot-User-Id"] = str(ctx.user_id)
         headers["X-Fmbot-Chat-Id"] = str(ctx.chat_id)
         headers["X-Fmbot-Language"] = ctx.language
+        if ctx.email:  # signed in with the company's provider (the identity feature)
+            headers["X-Fmbot-User-Email"] = quote(ctx.email, safe="@.+-_")
+        if ctx.groups:  # each group percent-encoded, joined by commas
+            headers["X-Fmbot-User-Groups"] = ",".join(quote(g, safe="") for g in ctx.groups)
         if action.method != "GET":
             headers["Idempotency-Key"] = ctx.idempotency_key
         body = b""

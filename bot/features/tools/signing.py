@@ -2,7 +2,8 @@
 
 An API that receives a tool call must be able to trust who is asking. Each request carries
 `Signature-Input` and `Signature` with the label `fmbot`, covering the method, the whole target
-URI (path and query), the identity headers `X-Fmbot-User-Id`, `-Chat-Id` and `-Language`, and on
+URI (path and query), the identity headers `X-Fmbot-User-Id`, `-Chat-Id`, `-Language` (and
+`-Email` and `-Groups` when the employee signed in with the company's provider), and on
 writes the `Idempotency-Key` and an RFC 9530 `Content-Digest` of the exact body bytes; with
 `created`, `expires` (`created` + 60 s), a random `nonce` and the tag `fmbot`, so a captured
 signature is worth nothing for another path, another user, another body, or after a minute
@@ -35,6 +36,8 @@ LIFETIME_S = 60
 # What every request's signature covers; a write adds the two below.
 COVERED = ("@method", "@target-uri", "x-fmbot-user-id", "x-fmbot-chat-id", "x-fmbot-language")
 WRITE_COVERED = (*COVERED, "idempotency-key", "content-digest")
+# Who the employee is, when signed in (issue 81): covered whenever the request carries them.
+EMPLOYEE = ("x-fmbot-user-email", "x-fmbot-user-groups")
 _SIGNATURE_FIELDS = ("signature-input", "signature", "content-digest")
 
 
@@ -83,8 +86,9 @@ class RequestSigner:
     def sign(self, request: httpx.Request, *, writes: bool, now: float | None = None) -> None:
         """Add `Signature-Input` and `Signature` (and on writes `Content-Digest`); a request
         signed before (a retry) gets a fresh signature and nonce."""
-        self.sign_covering(request, WRITE_COVERED[:-1] if writes else COVERED,
-                           body=request.content if writes else None, now=now)
+        employee = tuple(name for name in EMPLOYEE if name in request.headers)
+        covered = (*COVERED, *employee, *(WRITE_COVERED[len(COVERED):-1] if writes else ()))
+        self.sign_covering(request, covered, body=request.content if writes else None, now=now)
 
     def sign_mcp(self, request: Any) -> None:
         """A request to an MCP server over HTTP (`sign = true`; an `httpx2.Request`). A

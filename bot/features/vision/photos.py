@@ -18,7 +18,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.vision.usage import photos_of
-from bot.plugin.conversation import ImageInput, Speaker, TurnResult
+from bot.plugin.conversation import Employee, ImageInput, Speaker, TurnResult
 from bot.plugin.models import Snapshot
 from bot.plugin.storage import UpdateReceipt, utc_today
 from bot.plugin.telegram import (
@@ -94,6 +94,7 @@ async def handle_image(
     replayed: bool = False,
     arrived_at: float | None = None,
     is_admin: bool = False,
+    employee: Employee | None = None,
 ) -> None:
     media = photo_support
     if media is None:
@@ -108,7 +109,7 @@ async def handle_image(
         log.info("message %s joins an album", message.message_id)
         return
     where = answer_target(message, ticket, deps, replayed)
-    who = speaker(message, is_admin=is_admin)
+    who = speaker(message, is_admin=is_admin, employee=employee)
 
     async def job() -> None:
         await media.albums.complete(

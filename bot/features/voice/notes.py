@@ -15,7 +15,7 @@ from aiogram import F, Router
 from aiogram.types import Message, MessageEntity
 
 from bot.features.voice.usage import count_seconds
-from bot.plugin.conversation import Speaker, TurnResult
+from bot.plugin.conversation import Employee, Speaker, TurnResult
 from bot.plugin.models import (
     MAX_SECONDS,
     AudioTooLongError,
@@ -67,6 +67,7 @@ async def handle_voice(
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
     is_admin: bool = False,
+    employee: Employee | None = None,
 ) -> None:
     """`voice_replies`: answers spoken too (VOICE_REPLIES): an answer to a note may be."""
     if voice_input is None:
@@ -85,7 +86,7 @@ async def handle_voice(
         await say(deps, message, t("voice_too_long", seconds=MAX_SECONDS))
         return
     where = answer_target(message, ticket, deps, replayed)
-    who = speaker(message, is_admin=is_admin)
+    who = speaker(message, is_admin=is_admin, employee=employee)
     ticket.submit(lambda: _answer_voice(deps, voice_input, voice_replies, ref, where, message,
                                         t, receipts, who))
 

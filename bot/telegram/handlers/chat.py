@@ -16,6 +16,7 @@ from aiogram.filters import Filter
 from aiogram.types import Message, MessageGenerationStopped
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.conversation.types import Employee
 from bot.storage.repositories import MessageRepository, UpdateReceipt
 from bot.telegram.chatqueue import Ticket
 from bot.telegram.deps import Deps, answer_target, help_text, speaker, thread_of
@@ -73,12 +74,13 @@ async def handle_text(
     replayed: bool = False,
     arrived_at: float | None = None,
     is_admin: bool = False,
+    employee: Employee | None = None,
 ) -> None:
     if not prompt.strip():
         await deps.notify(message.chat.id, help_text(deps, t), reply_to=message.message_id,
                           thread_id=thread_of(message))
         return
-    who = speaker(message, is_admin=is_admin)
+    who = speaker(message, is_admin=is_admin, employee=employee)
     paste = deps.pastes.offer(message.chat.id, who.user_id, prompt, receipts, arrived_at)
     if paste is None:
         log.info("message %s joins a long paste split by Telegram", message.message_id)
@@ -130,13 +132,14 @@ async def handle_edited_text(
     is_admin: bool,
     receipts: tuple[UpdateReceipt, ...] = (),
     replayed: bool = False,
+    employee: Employee | None = None,
 ) -> None:
     """The user edited their newest question: the new text is answered as a new question
     (the desk carries an edit made while a person owns the chat to its topic, before this;
     other.py notes the edits left alone)."""
     where = answer_target(message, ticket, deps, replayed)
-    deps.answers.submit_turn(ticket, where, speaker(message, is_admin=is_admin), prompt, t,
-                             message.message_id, receipts=receipts)
+    deps.answers.submit_turn(ticket, where, speaker(message, is_admin=is_admin, employee=employee),
+                             prompt, t, message.message_id, receipts=receipts)
 
 
 async def handle_stop_button(event: MessageGenerationStopped, deps: Deps) -> None:

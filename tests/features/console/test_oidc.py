@@ -99,3 +99,29 @@ async def test_in_a_browser_the_provider_signs_the_lead_in(tmp_path: Path) -> No
             assert await page.text_content(".top .who") == "lead@example.com"
         finally:
             await browser_.close()
+
+
+async def test_an_admin_signs_in_through_the_certified_provider(tmp_path: Path) -> None:
+    """The same sign-in through oidc-provider (tests/oidc), with its own login page: the
+    console's admin sign-in and the employee sign-in share one relying party (issue 81)."""
+    from tests.oidc.server import openid_provider
+
+    port = free_port()
+    callback = f"http://127.0.0.1:{port}/console/oidc/callback"
+    users = {"lead": {"name": "Lena Lead", "email": "lead@example.com",
+                      "email_verified": True}}
+    async with openid_provider(tmp_path, [{
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [callback],
+            "token_endpoint_auth_method": "client_secret_post"}], users) as op:
+        settings = {"CONSOLE_OIDC_ISSUER": op.issuer, "CONSOLE_OIDC_CLIENT_ID": CLIENT_ID,
+                    "CONSOLE_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+                    "CONSOLE_OIDC_ADMINS": "lead@example.com"}
+        async with console_world(tmp_path, settings=settings, port=port) as w, \
+                browser() as http:
+            started = await http.get(f"{w.console}/oidc/start", allow_redirects=False)
+            back = await op.sign_in(started.headers["Location"], "lead")
+            assert back.startswith(callback), back
+            signed_in = await http.get(back)
+            assert signed_in.status == 200, await signed_in.text()
+            assert "As lead@example.com." in await signed_in.text()
+            assert (await http.get(f"{w.console}/")).status == 200

@@ -268,3 +268,26 @@ async def test_an_mcp_server_with_sign_true_gets_every_request_signed(tmp_path: 
         assert refusal["why"]
     finally:
         stop_tracker(process)
+
+
+@pytest.mark.parametrize(("header", "value"), [
+    ("X-Fmbot-User-Email", "mallory@example.com"),
+    ("X-Fmbot-User-Groups", "hr,it-admins"),
+])
+async def test_the_employees_email_and_groups_are_signed(
+    world: tuple[CompanyApi, RequestSigner], header: str, value: str,
+) -> None:
+    """Issue 81: a signed-in employee's e-mail and groups are covered by the signature, so an
+    API may trust them as it trusts the user id."""
+    api, signer = world
+    headers = {"X-Fmbot-User-Id": "4242", "X-Fmbot-Chat-Id": "4242", "X-Fmbot-Language": "ru",
+               "X-Fmbot-User-Email": "ed@example.com", "X-Fmbot-User-Groups": "engineering"}
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        request = client.build_request("GET", "/api/orders/A-1", headers=headers)
+        signer.sign(request, writes=False)
+        assert header.lower() in request.headers["Signature-Input"]
+        assert (await client.send(request)).status_code == 200
+        changed = client.build_request("GET", "/api/orders/A-1", headers=headers)
+        signer.sign(changed, writes=False)
+        changed.headers[header] = value
+        assert (await client.send(changed)).status_code == 401

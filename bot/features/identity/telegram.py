@@ -1,0 +1,148 @@
+"""The employee sign-in on Telegram and on the bot's web server: /login sends one button to
+the company's provider (a state bound to this Telegram user, single-use, 10 minutes, a
+nonce, PKCE); {PUBLIC_URL}/oidc/callback finishes it, binds the user to the employee, tells
+them in the chat who they are signed in as, and the browser page says to go back to
+Telegram. /whoami, /logout, /forget. With IDENTITY_REQUIRED=on, a private chat's message
+from a user not signed in is answered with the button instead."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.methods import SendMessage
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiohttp import web
+
+from bot.features.identity.settings import CALLBACK_PATH
+from bot.features.identity.store import Identities
+from bot.plugin.oidc import OidcError, RelyingParty
+from bot.plugin.telegram import Deps, Outbox, refuse
+
+log = logging.getLogger(__name__)
+
+SIGN_IN = ("Sign in with your company account to continue (this button works once, for "
+           "10 minutes).")
+REQUIRED = "This bot answers employees only. " + SIGN_IN
+PRIVATE_ONLY = "Send /login to me in a private chat: the sign-in is personal."
+SIGNED_IN = "You are signed in as {who}."
+GROUPS = " Groups: {groups}."
+NOT_SIGNED_IN = "You are not signed in. Send /login to sign in with your company account."
+SIGNED_OUT = "You are signed out. Send /login to sign in again."
+FORGOTTEN = "Your sign-in is forgotten: nothing of it is kept."
+REFUSED = "The sign-in did not work: {why}. Send /login to try again."
+PAGE = ("<!doctype html><meta charset=utf-8><title>{title}</title>"
+        "<p>{text}</p><p>You can close this page and go back to Telegram.</p>")
+
+
+class SignIn:
+    def __init__(self, identities: Identities, party: RelyingParty, required: bool) -> None:
+        self.identities = identities
+        self.party = party
+        self.required = required
+        self.outbox: Outbox | None = None  # set once the front is built
+
+    async def button(self, deps: Deps, message: Message, text: str) -> None:
+        user = message.from_user
+        assert user is not None
+        flow = await self.identities.start(user.id, message.chat.id)
+        try:
+            where = await self.party.authorization_url(flow)
+        except OidcError as exc:
+            log.warning("identity: the provider cannot start a sign-in: %s", exc)
+            await refuse(deps, message, REFUSED.format(why=str(exc)))
+            return
+        button = InlineKeyboardButton(text="Sign in", url=where)
+        await deps.outbox.call(message.chat.id, SendMessage(
+            chat_id=message.chat.id, text=text,
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]])))
+
+    async def login(self, message: Message, deps: Deps) -> None:
+        if message.from_user is None:
+            return
+        if message.chat.type != "private":
+            await refuse(deps, message, PRIVATE_ONLY)
+            return
+        await self.button(deps, message, SIGN_IN)
+
+    async def whoami(self, message: Message, deps: Deps) -> None:
+        if message.from_user is None:
+            return
+        employee = await self.identities.of(message.from_user.id)
+        if employee is None:
+            await refuse(deps, message, NOT_SIGNED_IN)
+            return
+        text = SIGNED_IN.format(who=employee.shown)
+        if employee.groups:
+            text += GROUPS.format(groups=", ".join(employee.groups))
+        await refuse(deps, message, text)
+
+    async def logout(self, message: Message, deps: Deps) -> None:
+        if message.from_user is not None:
+            await self.identities.sign_out(message.from_user.id)
+            await refuse(deps, message, SIGNED_OUT)
+
+    async def forget(self, message: Message, deps: Deps) -> None:
+        if message.from_user is not None:
+            await self.identities.forget(message.from_user.id)
+            await refuse(deps, message, FORGOTTEN)
+
+    async def gate(self, message: Message, deps: Deps) -> None:
+        """IDENTITY_REQUIRED=on: a private message of a user not signed in gets the button."""
+        await self.button(deps, message, REQUIRED)
+
+    def build_router(self) -> Router:
+        """The commands first, then (IDENTITY_REQUIRED=on) the gate before every turn."""
+        router = Router(name=__name__)
+        router.message.register(self.login, Command("login"))
+        router.message.register(self.whoami, Command("whoami"))
+        router.message.register(self.logout, Command("logout"))
+        router.message.register(self.forget, Command("forget"))
+        if self.required:
+            router.message.register(self.gate, F.chat.type == "private",
+                                    self._not_signed_in)
+        return router
+
+    async def _not_signed_in(self, message: Message) -> bool:
+        user = message.from_user
+        return user is not None and await self.identities.of(user.id) is None
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_get(CALLBACK_PATH, self.callback)
+
+    async def callback(self, request: web.Request) -> web.Response:
+        """The provider's redirect back: the sign-in finished, or refused with one line."""
+        query = request.query
+        pending = await self.identities.take(query.get("state", ""))
+        if pending is None:
+            why = "the sign-in link is unknown, already used or older than 10 minutes"
+            log.warning("identity: sign-in refused: %s", why)
+            return _page("Sign-in refused", f"The sign-in did not work: {why}.", 400)
+        try:
+            if "error" in query:
+                raise OidcError(f"the provider said {query['error'][:100]!r}")
+            identity = await self.party.finish(pending.flow, query.get("state", ""),
+                                               query.get("code", ""))
+        except OidcError as exc:
+            log.warning("identity: sign-in of user %s refused: %s", pending.user_id, exc)
+            await self._tell(pending.chat_id, REFUSED.format(why=str(exc)))
+            return _page("Sign-in refused", f"The sign-in did not work: {exc}.", 403)
+        employee = await self.identities.bind(pending.user_id, identity)
+        log.info("identity: user %s signed in as %s", pending.user_id, employee.subject)
+        text = SIGNED_IN.format(who=employee.shown)
+        if employee.groups:
+            text += GROUPS.format(groups=", ".join(employee.groups))
+        await self._tell(pending.chat_id, text)
+        return _page("Signed in", f"You are signed in as {employee.shown}.", 200)
+
+    async def _tell(self, chat_id: int, text: str) -> None:
+        if self.outbox is not None:
+            await self.outbox.call(chat_id, SendMessage(chat_id=chat_id, text=text))
+
+
+def _page(title: str, text: str, status: int) -> web.Response:
+    body: Any = PAGE.format(title=html.escape(title), text=html.escape(text))
+    return web.Response(text=body, status=status, content_type="text/html")

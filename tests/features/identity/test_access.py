@@ -1,0 +1,73 @@
+"""What an employee may read (issue 81): documents of three access sets (open, HR by a
+folder's `.access` file, engineering by front matter). Retrieval leaves out what the asker
+may not read before ranking, so it reaches neither the prompt nor the citations; an unsigned
+user and a group chat read only the open pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.testing import Reply
+from tests.features.identity.test_sign_in import Desk, helpdesk
+from tests.features.knowledge.conftest import FIXTURE_MIN_SCORE
+
+pytestmark = [pytest.mark.timeout(180)]
+
+QUESTION = "How does the yearly salary review work?"
+HR = "The yearly salary review happens in March: each manager proposes the new salary."
+ENGINEERING = "The yearly salary review of engineers adds a technical review by the staff panel."
+OPEN = "The yearly salary review is announced on the intranet; ask HR for the details."
+
+
+def documents(root: Path) -> Path:
+    (root / "hr").mkdir(parents=True)
+    (root / "hr" / ".access").write_text("# only HR may read these\nhr\n")
+    (root / "hr" / "salaries.md").write_text(f"# Salary review (HR)\n\n{HR}\n")
+    (root / "engineering.md").write_text(
+        f"---\naccess: [engineering]\n---\n# Salary review for engineers\n\n{ENGINEERING}\n")
+    (root / "announcements.md").write_text(f"# Announcements\n\n{OPEN}\n")
+    return root
+
+
+def prompt_of(desk: Desk) -> str:
+    request = desk.tester.model.asked[-1]
+    return request.system + "\n".join(str(m) for m in request.messages)
+
+
+def cited(reply: Reply) -> set[str]:
+    return {source.path for source in reply.sources}
+
+
+async def test_each_reads_what_their_groups_may(tmp_path: Path) -> None:
+    kb = documents(tmp_path / "kb")
+    async with helpdesk(tmp_path, KB_PATH=str(kb), KB_MODE="assist", EMBEDDING_RPS="200",
+                        KB_MIN_SCORE=str(FIXTURE_MIN_SCORE)) as desk:
+        hanna, ed, nora = (desk.tester.user(n) for n in ("Hanna", "Ed", "Nora"))
+        await desk.sign_in(hanna, "hanna")
+        await desk.sign_in(ed, "ed")
+
+        answer = await hanna.says(QUESTION)
+        assert "hr/salaries.md" in cited(answer)
+        assert HR in prompt_of(desk)
+        assert "engineering.md" not in cited(answer)
+        assert ENGINEERING not in prompt_of(desk)
+
+        answer = await ed.says(QUESTION)
+        assert HR not in prompt_of(desk)
+        assert "hr/salaries.md" not in cited(answer)
+        assert ENGINEERING in prompt_of(desk)
+
+        team = desk.tester.group("HR team")  # everyone there reads it: the open pages alone
+        asked = len(desk.tester.model.asked)
+        answer = await team.says(hanna, f"@fmbot_test_bot {QUESTION}")
+        assert len(desk.tester.model.asked) == asked + 1  # answered, from its own search
+        assert cited(answer) <= {"announcements.md"}
+        assert HR not in prompt_of(desk)
+
+        answer = await nora.says(QUESTION)  # not signed in: the open pages alone
+        assert cited(answer) <= {"announcements.md"}
+        assert OPEN in prompt_of(desk)
+        assert HR not in prompt_of(desk)
+        assert ENGINEERING not in prompt_of(desk)

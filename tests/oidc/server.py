@@ -1,0 +1,149 @@
+"""The certified OpenID Provider (panva/oidc-provider, from npm) on 127.0.0.1, for the tests
+that sign people in: `openid_provider()` installs it on first use (`npm ci` from this
+folder's package.json and package-lock.json into this folder's node_modules, kept between
+runs), starts `provider.mjs` on a free port and yields a handle that drives its own login
+page with plain HTTP, as a browser would, and reaches its test controls (key rotation, a
+tampered ID token). Without node and npm, or when the install fails, the test is skipped
+with the reason. The install is setup, not a test: nothing else leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+import pytest
+
+from tests.ports import free_port
+
+HERE = Path(__file__).parent
+MODULES = HERE / "node_modules"
+STAMP = MODULES / ".fmbot-lock-sha256"
+
+#: The users the provider knows, by login: HR, engineering, and one in no group.
+USERS: dict[str, dict[str, Any]] = {
+    "hanna": {"name": "Hanna HR", "email": "Hanna@example.com", "email_verified": True,
+              "groups": ["hr", "managers"]},
+    "ed": {"name": "Ed Engineer", "email": "ed@example.com", "email_verified": True,
+           "groups": ["engineering"]},
+    "nora": {"name": "Nora Nobody", "email": "nora@example.com", "email_verified": True},
+}
+
+
+def _install() -> str | None:
+    """Why the provider cannot run here, or None once it is installed."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        return "node and npm are not installed (the OpenID Provider is oidc-provider, npm)"
+    wanted = hashlib.sha256((HERE / "package-lock.json").read_bytes()).hexdigest()
+    with open(HERE / ".install.lock", "w") as lock:  # xdist workers install once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if STAMP.exists() and STAMP.read_text() == wanted:
+            return None
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=HERE, capture_output=True, text=True, timeout=300,
+                              check=False)
+        if done.returncode != 0:
+            return f"npm ci of the OpenID Provider failed: {done.stderr.strip()[-300:]}"
+        STAMP.write_text(wanted)
+    return None
+
+
+@dataclass
+class OpenIdProvider:
+    issuer: str
+    http: httpx.AsyncClient
+
+    async def sign_in(self, authorization_url: str, login: str) -> str:
+        """Follows the provider's pages as `login` and returns the URL it sends the browser
+        back to (the callback, with the code and the state), without visiting it."""
+        async with httpx.AsyncClient(timeout=30) as browser:
+            url = authorization_url
+            for _ in range(20):
+                response = await browser.get(url)
+                if response.is_redirect:
+                    url = urljoin(url, response.headers["location"])
+                    if not url.startswith(self.issuer):
+                        return url
+                    continue
+                form = re.search(r'<form[^>]*action="([^"]+)"', response.text)
+                assert form is not None, response.text[:500]
+                fields = dict(re.findall(
+                    r'<input type="hidden" name="([^"]+)" value="([^"]*)"', response.text))
+                if 'name="login"' in response.text:
+                    fields |= {"login": login, "password": "any"}
+                response = await browser.post(urljoin(url, form.group(1)), data=fields)
+                assert response.is_redirect, response.text[:500]
+                url = urljoin(url, response.headers["location"])
+                if not url.startswith(self.issuer):
+                    return url
+        raise AssertionError("the provider never sent the browser back")
+
+    async def rotate(self) -> list[str]:
+        """A new signing key, first; the old ones still published. The kids, newest first."""
+        return list((await self._control("POST", "rotate")).get("kids", []))
+
+    async def tamper(self, mode: str | None) -> None:
+        """The next ID tokens re-signed: "foreign", "expired", "audience"; None stops it."""
+        await self._control("POST", "tamper", {"mode": mode})
+
+    async def counts(self) -> dict[str, Any]:
+        return await self._control("GET", "counts")
+
+    async def _control(self, method: str, name: str, body: object = None) -> dict[str, Any]:
+        response = await self.http.request(method, f"{self.issuer}/__test/{name}",
+                                           json=body)
+        response.raise_for_status()
+        found: dict[str, Any] = response.json()
+        return found
+
+
+def callback_query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@asynccontextmanager
+async def openid_provider(tmp_path: Path, clients: list[dict[str, Any]],
+                          users: dict[str, dict[str, Any]] | None = None,
+                          ) -> AsyncIterator[OpenIdProvider]:
+    why = await asyncio.to_thread(_install)
+    if why is not None:
+        pytest.skip(why)
+    config = tmp_path / "openid-provider.json"
+    config.write_text(json.dumps({"clients": clients, "users": users or USERS}))
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        "node", str(HERE / "provider.mjs"), str(port), str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "NODE_ENV": "test"})
+    try:
+        assert process.stdout is not None
+        said = b""
+        while not said.startswith(b"listening"):  # warnings may come first
+            said = await asyncio.wait_for(process.stdout.readline(), 60)
+            assert said, "the OpenID Provider stopped before it listened"
+        drain = asyncio.create_task(_drain(process.stdout))
+        async with httpx.AsyncClient(timeout=30) as http:
+            yield OpenIdProvider(f"http://127.0.0.1:{port}", http)
+        drain.cancel()
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.readline():
+        pass
