@@ -80,6 +80,7 @@ FEATURE = Feature(
     name="identity",
     settings=IdentitySettings,
     tables=("bot.features.identity.models",),
+    texts=("bot.features.identity.texts",),
     settings_checks=(SettingsCheck(frozenset({"run"}), _check),),
     checks=_checks,
     secrets=_secrets,

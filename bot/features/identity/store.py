@@ -8,13 +8,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.identity.models import IdentityBinding, IdentityFlow
 from bot.plugin.conversation import Employee
 from bot.plugin.oidc import Flow, Identity
-from bot.plugin.storage import utcnow
+from bot.plugin.storage import UserRepository, utcnow
 
 #: How long a sign-in button works.
 FLOW_TTL = dt.timedelta(minutes=10)
@@ -108,14 +108,28 @@ class Identities:
                         tuple(str(g) for g in groups if isinstance(g, str)),
                         _aware(row.expires_at))
 
-    async def sign_out(self, user_id: int) -> bool:
-        """/logout: the binding ends now (kept until /forget). Whether one was live."""
+    async def expired(self, user_id: int) -> bool:
+        """Whether this user was signed in and their binding has run out (or /logout)."""
         async with self.sessionmaker() as session:
-            done = await session.execute(update(IdentityBinding).where(
-                IdentityBinding.user_id == user_id, IdentityBinding.expires_at > utcnow())
-                .values(expires_at=utcnow()))
+            until = await session.scalar(select(IdentityBinding.expires_at).where(
+                IdentityBinding.user_id == user_id))
+        return until is not None and _aware(until) <= utcnow()
+
+    async def language(self, user_id: int) -> str | None:
+        """The language this user last wrote to the bot in (the callback's page and line)."""
+        async with self.sessionmaker() as session:
+            user = await UserRepository(session).get(user_id)
+        return user.language if user is not None else None
+
+    async def sign_out(self, user_id: int) -> bool:
+        """/logout: the binding is removed (a later message is "not signed in", not
+        "expired"). Whether one was live."""
+        async with self.sessionmaker() as session:
+            until = (await session.execute(delete(IdentityBinding).where(
+                IdentityBinding.user_id == user_id).returning(IdentityBinding.expires_at))
+            ).scalar()
             await session.commit()
-        return bool(getattr(done, "rowcount", 0))
+        return until is not None and _aware(until) > utcnow()
 
     async def employee(self, user_id: int) -> Employee | None:
         """The Principal's employee (`Employees`, bot/telegram/admission.py)."""

@@ -3,7 +3,8 @@ the company's provider (a state bound to this Telegram user, single-use, 10 minu
 nonce, PKCE); {PUBLIC_URL}/oidc/callback finishes it, binds the user to the employee, tells
 them in the chat who they are signed in as, and the browser page says to go back to
 Telegram. /whoami, /logout, /forget. With IDENTITY_REQUIRED=on, a private chat's message
-from a user not signed in is answered with the button instead."""
+from a user not signed in (or whose sign-in expired) is answered with the button instead.
+Every line is in the user's language (texts.py)."""
 
 from __future__ import annotations
 
@@ -18,25 +19,14 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiohttp import web
 
 from bot.features.identity.settings import CALLBACK_PATH
-from bot.features.identity.store import Identities
+from bot.features.identity.store import Binding, Identities
 from bot.plugin.oidc import OidcError, RelyingParty
-from bot.plugin.telegram import Deps, Outbox, refuse
+from bot.plugin.telegram import Deps, Outbox, Translator, refuse
 
 log = logging.getLogger(__name__)
 
-SIGN_IN = ("Sign in with your company account to continue (this button works once, for "
-           "10 minutes).")
-REQUIRED = "This bot answers employees only. " + SIGN_IN
-PRIVATE_ONLY = "Send /login to me in a private chat: the sign-in is personal."
-SIGNED_IN = "You are signed in as {who}."
-GROUPS = " Groups: {groups}."
-NOT_SIGNED_IN = "You are not signed in. Send /login to sign in with your company account."
-SIGNED_OUT = "You are signed out. Send /login to sign in again."
-FORGOTTEN = "Your sign-in is forgotten: nothing of it is kept."
-REFUSED = "The sign-in did not work: {why}. Send /login to try again."
 PAGE = ("<!doctype html><meta charset=utf-8><title>{title}</title>"
-        "<p>{text}</p><p>You can close this page and go back to Telegram.</p>")
-
+        "<p>{text}</p><p>{back}</p>")
 
 class SignIn:
     def __init__(self, identities: Identities, party: RelyingParty, required: bool) -> None:
@@ -48,14 +38,15 @@ class SignIn:
     async def button(self, deps: Deps, message: Message, text: str) -> None:
         user = message.from_user
         assert user is not None
+        t = Translator.for_code(user.language_code)
         flow = await self.identities.start(user.id, message.chat.id)
         try:
             where = await self.party.authorization_url(flow)
         except OidcError as exc:
             log.warning("identity: the provider cannot start a sign-in: %s", exc)
-            await refuse(deps, message, REFUSED.format(why=str(exc)))
+            await refuse(deps, message, t("identity.refused", why=str(exc)))
             return
-        button = InlineKeyboardButton(text="Sign in", url=where)
+        button = InlineKeyboardButton(text=t("identity.button"), url=where)
         await deps.outbox.call(message.chat.id, SendMessage(
             chat_id=message.chat.id, text=text,
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]])))
@@ -63,36 +54,43 @@ class SignIn:
     async def login(self, message: Message, deps: Deps) -> None:
         if message.from_user is None:
             return
+        t = Translator.for_code(message.from_user.language_code)
         if message.chat.type != "private":
-            await refuse(deps, message, PRIVATE_ONLY)
+            await refuse(deps, message, t("identity.private_only"))
             return
-        await self.button(deps, message, SIGN_IN)
+        await self.button(deps, message, t("identity.sign_in"))
 
     async def whoami(self, message: Message, deps: Deps) -> None:
         if message.from_user is None:
             return
+        t = Translator.for_code(message.from_user.language_code)
         employee = await self.identities.of(message.from_user.id)
         if employee is None:
-            await refuse(deps, message, NOT_SIGNED_IN)
+            await refuse(deps, message, t("identity.not_signed_in"))
             return
-        text = SIGNED_IN.format(who=employee.shown)
-        if employee.groups:
-            text += GROUPS.format(groups=", ".join(employee.groups))
-        await refuse(deps, message, text)
+        await refuse(deps, message, _who(t, employee))
 
     async def logout(self, message: Message, deps: Deps) -> None:
         if message.from_user is not None:
             await self.identities.sign_out(message.from_user.id)
-            await refuse(deps, message, SIGNED_OUT)
+            t = Translator.for_code(message.from_user.language_code)
+            await refuse(deps, message, t("identity.signed_out"))
 
     async def forget(self, message: Message, deps: Deps) -> None:
         if message.from_user is not None:
             await self.identities.forget(message.from_user.id)
-            await refuse(deps, message, FORGOTTEN)
+            t = Translator.for_code(message.from_user.language_code)
+            await refuse(deps, message, t("identity.forgotten"))
 
     async def gate(self, message: Message, deps: Deps) -> None:
-        """IDENTITY_REQUIRED=on: a private message of a user not signed in gets the button."""
-        await self.button(deps, message, REQUIRED)
+        """IDENTITY_REQUIRED=on: a private message of a user not signed in gets the button;
+        one whose sign-in expired is told so (the message is not answered: it asks again)."""
+        user = message.from_user
+        assert user is not None
+        t = Translator.for_code(user.language_code)
+        why = ("identity.expired" if await self.identities.expired(user.id)
+               else "identity.required")
+        await self.button(deps, message, f"{t(why)} {t('identity.sign_in')}")
 
     def build_router(self) -> Router:
         """The commands first, then (IDENTITY_REQUIRED=on) the gate before every turn."""
@@ -118,9 +116,14 @@ class SignIn:
         query = request.query
         pending = await self.identities.take(query.get("state", ""))
         if pending is None:
-            why = "the sign-in link is unknown, already used or older than 10 minutes"
-            log.warning("identity: sign-in refused: %s", why)
-            return _page("Sign-in refused", f"The sign-in did not work: {why}.", 400)
+            # Whose link it was is unknown: the page speaks the browser's language.
+            t = Translator.for_code(request.headers.get("Accept-Language", "")[:2])
+            why = t("identity.unknown_state")
+            log.warning("identity: sign-in refused: the sign-in link is unknown, already "
+                        "used or older than 10 minutes")
+            return _page(t, "identity.page_refused_title", t("identity.page_refused", why=why),
+                         400)
+        t = Translator.for_code(await self.identities.language(pending.user_id))
         try:
             if "error" in query:
                 raise OidcError(f"the provider said {query['error'][:100]!r}")
@@ -128,21 +131,28 @@ class SignIn:
                                                query.get("code", ""))
         except OidcError as exc:
             log.warning("identity: sign-in of user %s refused: %s", pending.user_id, exc)
-            await self._tell(pending.chat_id, REFUSED.format(why=str(exc)))
-            return _page("Sign-in refused", f"The sign-in did not work: {exc}.", 403)
+            await self._tell(pending.chat_id, t("identity.refused", why=str(exc)))
+            return _page(t, "identity.page_refused_title",
+                         t("identity.page_refused", why=str(exc)), 403)
         employee = await self.identities.bind(pending.user_id, identity)
         log.info("identity: user %s signed in as %s", pending.user_id, employee.subject)
-        text = SIGNED_IN.format(who=employee.shown)
-        if employee.groups:
-            text += GROUPS.format(groups=", ".join(employee.groups))
-        await self._tell(pending.chat_id, text)
-        return _page("Signed in", f"You are signed in as {employee.shown}.", 200)
+        await self._tell(pending.chat_id, _who(t, employee))
+        return _page(t, "identity.page_done_title",
+                     t("identity.signed_in", who=employee.shown), 200)
 
     async def _tell(self, chat_id: int, text: str) -> None:
         if self.outbox is not None:
             await self.outbox.call(chat_id, SendMessage(chat_id=chat_id, text=text))
 
 
-def _page(title: str, text: str, status: int) -> web.Response:
-    body: Any = PAGE.format(title=html.escape(title), text=html.escape(text))
+def _who(t: Translator, employee: Binding) -> str:
+    text = t("identity.signed_in", who=employee.shown)
+    if employee.groups:
+        text += t("identity.groups", groups=", ".join(employee.groups))
+    return text
+
+
+def _page(t: Translator, title: str, text: str, status: int) -> web.Response:
+    body: Any = PAGE.format(title=html.escape(t(title)), text=html.escape(text),
+                            back=html.escape(t("identity.page_back")))
     return web.Response(text=body, status=status, content_type="text/html")

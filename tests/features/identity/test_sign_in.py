@@ -173,3 +173,47 @@ async def test_an_unverified_address_is_not_kept(tmp_path: Path) -> None:
             assert (await desk.sign_in(eve, "eve")).status_code == 200
             assert (await eve.says("/whoami")).text == \
                 "You are signed in as Eve. Groups: sales."
+
+
+async def test_an_expired_sign_in_asks_again(tmp_path: Path) -> None:
+    """IDENTITY_TTL ran out (the binding's stored expiry moved into the past, as time
+    would): the next message is not answered but told so, with a new button; /whoami says
+    not signed in; /logout then /login is "not signed in", not "expired"."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    async with helpdesk(tmp_path, IDENTITY_REQUIRED="on") as desk:
+        ed = desk.tester.user("Ed")
+        await desk.sign_in(ed, "ed")
+        assert (await ed.says("Where is the VPN guide?")).text == "Hello."
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        async with desk.tester.built.core.db.sessionmaker() as session:
+            await session.execute(text("UPDATE identity_bindings SET expires_at = :past"),
+                                  {"past": past.replace(tzinfo=None)})
+            await session.commit()
+        asked = await ed.says("Where is the VPN guide?")
+        assert asked.text.startswith("Your sign-in has expired. Sign in with your company")
+        assert asked.messages[-1].button_texts() == ["Sign in"]
+        assert "You are not signed in" in (await ed.says("/whoami")).text
+        await desk.sign_in(ed, "ed")
+        assert (await ed.says("Where is the VPN guide?")).text == "Hello."
+        await ed.says("/logout")
+        assert (await ed.says("Hello?")).text.startswith("This bot answers employees only.")
+
+
+async def test_the_sign_in_speaks_russian(tmp_path: Path) -> None:
+    """A user writing in Russian gets every line of the sign-in in Russian: the button, the
+    chat's line after the callback, the browser page, /whoami, /logout."""
+    async with helpdesk(tmp_path, IDENTITY_REQUIRED="on") as desk:
+        olga = desk.tester.user("Olga", language="ru")
+        first = await olga.says("Где инструкция по VPN?")
+        assert first.text.startswith("Этот бот отвечает только сотрудникам. Войдите")
+        assert first.messages[-1].button_texts() == ["Войти"]
+        page = await desk.sign_in(olga, "hanna")
+        assert page.status_code == 200
+        assert "вернуться в Telegram" in page.text
+        told = "Вы вошли как Hanna HR <hanna@example.com>. Группы: hr, managers."
+        assert desk.said_to(olga)[-1] == told
+        assert (await olga.says("/whoami")).text == told
+        assert (await olga.says("/logout")).text.startswith("Вы вышли.")
