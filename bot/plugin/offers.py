@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.conversation.types import ChatRef, Speaker
     from bot.extending.events import HandoffEvent, RunContext, ToolCallInfo
 
 
@@ -55,6 +56,12 @@ class CallsOfAnswer:
     read: Callable[[AsyncSession, int], Awaitable[Sequence[ToolCallInfo]]]
 
 
+StoreFilter = Callable[["AsyncSession", str, "Speaker", "ChatRef"],
+                       Awaitable[dict[str, Any] | None]]
+"""The `file_search` filter for an asker in a chat (None: none needed): what leaves the
+files they may not read out of the search (issue 81)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoreFiles:
     """The knowledge base's files in a Yandex Vector Store, as file search cites them: the
@@ -69,6 +76,8 @@ class StoreFiles:
     """Passages a search returns (KB_TOP_K)."""
     strict: bool = False
     """KB_MODE=strict: only the knowledge base answers."""
+    access_filter: StoreFilter | None = None
+    """The filter file search is given for a turn's asker (who may read what)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from bot.reading.chunking import Passage, block_passages, passages
 from bot.reading.extractors import BINARY_SUFFIXES, CHAT_SUFFIXES, SUFFIXES, extract, suffix_of
 from bot.reading.reading import KB_CPU_SECONDS, KB_WALL_SECONDS, DocumentReader
 from bot.reading.stemming import STOPWORDS, search_text, stems, words
-from bot.reading.text_formats import access_groups
+from bot.reading.text_formats import access_groups, markdown_access
 
 __all__ = [
     "BINARY_SUFFIXES",
@@ -42,6 +42,7 @@ __all__ = [
     "access_groups",
     "block_passages",
     "extract",
+    "markdown_access",
     "passages",
     "search_text",
     "stems",

@@ -51,6 +51,15 @@ def extract_text_file(suffix: str, data: bytes) -> Extracted:
     return out
 
 
+def markdown_access(name: str, data: bytes) -> tuple[str, ...]:
+    """The groups a Markdown file's front matter names (`access: [hr, managers]`) without
+    reading the rest of it; none for any other file or without one."""
+    if not name.lower().endswith((".md", ".markdown")):
+        return ()
+    meta, _ = _front_matter(data.decode("utf-8-sig", "replace"))
+    return access_groups(meta.get("access", ""))
+
+
 def access_groups(value: str) -> tuple[str, ...]:
     """`[hr, managers]`, `hr, managers` or `hr managers`: the group names, sorted, each at
     most 200 characters, at most 100 of them."""

@@ -108,6 +108,7 @@ ADDED_SINCE = [
     "OIDC_GROUPS_CLAIM",  # issue 81: the claim that lists the groups
     "IDENTITY_REQUIRED",  # issue 81: a private chat answered only once signed in
     "IDENTITY_TTL",  # issue 81: how long a sign-in lasts
+    "KB_GROUP_CHATS",  # issue 81: group chats whose members alone are an access group
 ]
 
 
@@ -341,3 +342,14 @@ def test_load_settings_names_the_variable_of_a_section_given_by_field_name(
         "with ed25519 and the API holds only its public key; the secret signs with "
         "hmac-sha256)",
     ]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_group_chats_map_to_access_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_GROUP_CHATS", " -1001234567890=hr , -1009876543210 = finance,")
+    assert load_settings(None).knowledge.group_chats == {-1001234567890: "hr",
+                                                         -1009876543210: "finance"}
+    for wrong in ("1001=hr", "-1001", "hr=-1001", "-1001="):
+        monkeypatch.setenv("KB_GROUP_CHATS", wrong)
+        with pytest.raises((ConfigError, ValidationError), match="KB_GROUP_CHATS"):
+            load_settings(None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.features.knowledge.settings import KnowledgeSettings
 from bot.plugin.config import ConfigError, raise_all
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from bot.features.knowledge.base import KnowledgeBase
     from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext
+    from bot.plugin.conversation import ChatRef, Speaker
     from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.offers import StoreFilter
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
 
@@ -49,6 +51,18 @@ async def _store_paths(session: AsyncSession, store_id: str) -> dict[str, str]:
     return await KbStoreRepository(session).paths(store_id)
 
 
+def _store_filter(group_chats: Mapping[int, str]) -> StoreFilter:
+    async def store_filter(session: AsyncSession, store_id: str, speaker: Speaker,
+                           chat: ChatRef) -> dict[str, Any] | None:
+        from bot.features.knowledge import access
+        from bot.features.knowledge.store_records import KbStoreRepository
+
+        sets = await KbStoreRepository(session).access_sets(store_id)
+        return access.store_filter(sets, access.readers(speaker, chat, group_chats))
+
+    return store_filter
+
+
 async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.knowledge.build import start_knowledge, start_store_sync
     from bot.plugin.models import Embedder
@@ -58,7 +72,8 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     if _store_on(settings):  # file search cites the store's files (web search's feature)
         kb = settings.section(KnowledgeSettings)
         built.add("knowledge", StoreFiles(_last_store, _store_paths, store_id=kb.store_id,
-                                          top_k=kb.top_k, strict=kb.mode == "strict"))
+                                          top_k=kb.top_k, strict=kb.mode == "strict",
+                                          access_filter=_store_filter(kb.group_chats)))
     # A "not found" answer names whom to contact (KB_NOT_FOUND_CONTACT), unless the support
     # desk's "Ask a person" button is the next step.
     # The desk's own section is not imported here: its variable is read by name.
@@ -89,7 +104,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     built.add("knowledge", knowledge)
     built.add("knowledge", KnowledgeLookup(best_score, passages,
                                            knowledge.retriever.min_score))
-    return CoreParts(turn=[KnowledgeFeature(knowledge)])
+    return CoreParts(turn=[KnowledgeFeature(knowledge, kb.group_chats)])
 
 
 async def _ready(ground: Groundwork, built: Built) -> None:

@@ -137,3 +137,6 @@ class KbStoreFile(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     file_id: Mapped[str] = mapped_column(String(128))
     synced_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The groups that may read it, comma-joined ("": every admitted user), as its
+    # `fmbot_access` attribute says to file search; None: uploaded before access was kept.
+    access: Mapped[str | None] = mapped_column(Text, default=None)

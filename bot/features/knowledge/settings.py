@@ -36,6 +36,14 @@ class KnowledgeSettings(Section):
     # that would remove every document, 0.5 = half of them or more.
     removal_limit: float = Field(default=1.0, gt=0, le=1, validation_alias="KB_REMOVAL_LIMIT")
 
+    # --- Who reads what (issue 81) ------------------------------------------------------
+    # Group chats whose members alone make up an access group, as `chat id=group` pairs, e.g.
+    # "-1001234567890=hr, -1009876543210=finance": answers there may use that group's
+    # documents. Any other group chat reads only the open documents (everyone in it reads
+    # the answer); a private chat reads what the signed-in employee's groups may.
+    group_chats: dict[int, str] = Field(default_factory=dict,
+                                        validation_alias="KB_GROUP_CHATS")
+
     # --- "Not found" next step -----------------------------------------------------
     # Shown under a "not found" answer of the knowledge base when there is no support desk
     # (SUPPORT_CHAT_ID unset): where to turn next, e.g. "Write to help@example.com". Empty: none.
@@ -57,6 +65,26 @@ class KnowledgeSettings(Section):
         if isinstance(value, str):
             return [Path(part.strip()) for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("group_chats", mode="before")
+    @classmethod
+    def _split_group_chats(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[int, str] = {}
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            chat, _, group = part.partition("=")
+            try:
+                chat_id = int(chat.strip())
+            except ValueError:
+                chat_id = 0
+            if not chat_id or not group.strip() or chat_id > 0:
+                raise ValueError(f"KB_GROUP_CHATS: {part[:100]!r} is not `group chat id=access "
+                                 "group` (a group chat's id is negative, e.g. -1001234567890=hr)")
+            pairs[chat_id] = group.strip()[:200]
+        return pairs
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -17,6 +17,8 @@ class StoreRecord:
     path: str
     content_hash: str
     file_id: str
+    access: tuple[str, ...] | None = None
+    """The groups that may read it (empty: everyone); None: uploaded before access was kept."""
 
 
 class KbStoreRepository:
@@ -26,7 +28,8 @@ class KbStoreRepository:
     async def records(self, store_id: str) -> list[StoreRecord]:
         rows = await self.session.scalars(
             select(KbStoreFile).where(KbStoreFile.store_id == store_id))
-        return [StoreRecord(r.root, r.path, r.content_hash, r.file_id) for r in rows]
+        return [StoreRecord(r.root, r.path, r.content_hash, r.file_id, _groups(r.access))
+                for r in rows]
 
     async def last_store(self) -> str | None:
         """The store the last sync wrote to (the one it created when KB_VECTOR_STORE_ID was
@@ -38,21 +41,32 @@ class KbStoreRepository:
         row = await self.session.scalar(select(KbStoreFile).where(
             KbStoreFile.store_id == store_id, KbStoreFile.root == record.root,
             KbStoreFile.path == record.path))
+        access = None if record.access is None else ",".join(record.access)
         if row is None:
             self.session.add(KbStoreFile(store_id=store_id, root=record.root, path=record.path,
                                          content_hash=record.content_hash,
-                                         file_id=record.file_id))
+                                         file_id=record.file_id, access=access))
             return
-        row.content_hash, row.file_id, row.synced_at = (
-            record.content_hash, record.file_id, utcnow())
+        row.content_hash, row.file_id, row.access, row.synced_at = (
+            record.content_hash, record.file_id, access, utcnow())
 
     async def remove(self, store_id: str, root: str, path: str) -> None:
         await self.session.execute(delete(KbStoreFile).where(
             KbStoreFile.store_id == store_id, KbStoreFile.root == root,
             KbStoreFile.path == path))
 
+    async def access_sets(self, store_id: str) -> set[tuple[str, ...]]:
+        """The distinct group sets the store's restricted files name (none: all are open)."""
+        rows = await self.session.scalars(select(KbStoreFile.access).where(
+            KbStoreFile.store_id == store_id, KbStoreFile.access != "").distinct())
+        return {_groups(value) or () for value in rows if value}
+
     async def paths(self, store_id: str) -> dict[str, str]:
         """file id -> path, for naming a cited file."""
         rows = await self.session.execute(select(KbStoreFile.file_id, KbStoreFile.path).where(
             KbStoreFile.store_id == store_id))
         return {file_id: path for file_id, path in rows}
+
+
+def _groups(access: str | None) -> tuple[str, ...] | None:
+    return None if access is None else tuple(g for g in access.split(",") if g)

@@ -10,7 +10,6 @@ in the database, so a second sync uploads nothing. Yandex parses, chunks and emb
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -19,11 +18,14 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.features.knowledge import access
 from bot.features.knowledge.documents import (
     Candidate,
     DocumentError,
     Skipped,
+    content_digest,
     find_files,
+    folder_access,
     read_bytes,
 )
 from bot.features.knowledge.indexer import Progress, SyncReport
@@ -35,6 +37,7 @@ from bot.plugin.models import (
     PermissionDeniedError,
     VectorStoreClient,
 )
+from bot.plugin.reading import markdown_access
 
 log = logging.getLogger(__name__)
 STORE_NAME = "fmbot knowledge base"
@@ -141,14 +144,24 @@ class StoreSync:
         except DocumentError as exc:
             report.skipped.append(Skipped(candidate.path, str(exc)))
             return
-        digest = hashlib.sha256(data).hexdigest()
-        if record is not None and record.content_hash == digest:
+        folder = folder_access(candidate)
+        groups = markdown_access(candidate.path, data) or folder
+        digest = content_digest(data, folder)  # a changed `.access` uploads it again
+        if record is not None and record.content_hash == digest and record.access is not None:
             report.unchanged += 1
+            return
+        value = access.attribute(groups)
+        if len(value) > access.ATTRIBUTE_LIMIT:
+            report.skipped.append(Skipped(candidate.path, (
+                f"its access groups take {len(value)} characters; a Vector Store attribute "
+                f"holds {access.ATTRIBUTE_LIMIT}")))
             return
         try:
             file_id = await self._client.upload(PurePosixPath(candidate.path).name, data)
-            status = await self._client.attach(report.store_id, file_id,
-                                               {"path": candidate.path})
+            # Who may read it travels with the file: file search filters on it (access.py).
+            status = await self._client.attach(
+                report.store_id, file_id,
+                {"path": candidate.path, access.ACCESS_ATTRIBUTE: value})
             if status in ("failed", "cancelled"):
                 await self._client.delete_file(file_id)
                 raise FoundationModelsError(f"Yandex could not index it ({status})")
@@ -160,7 +173,8 @@ class StoreSync:
             return
         async with self._sessionmaker() as session:
             await KbStoreRepository(session).put(
-                report.store_id, StoreRecord(candidate.root, candidate.path, digest, file_id))
+                report.store_id,
+                StoreRecord(candidate.root, candidate.path, digest, file_id, groups))
             await session.commit()
         report.indexed += 1
         if record is not None:  # the new copy is in: the old one goes

@@ -5,12 +5,13 @@ answer is stored, record which sources it cited and whether they covered it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.knowledge import metrics
+from bot.features.knowledge.access import readers
 from bot.features.knowledge.base import KnowledgeBase
 from bot.features.knowledge.repository import KnowledgeRepository
 from bot.features.knowledge.types import Retrieval
@@ -51,8 +52,9 @@ class KnowledgeContributor:
 
     name = "knowledge"
 
-    def __init__(self, knowledge: KnowledgeBase) -> None:
+    def __init__(self, knowledge: KnowledgeBase, group_chats: Mapping[int, str]) -> None:
         self.knowledge = knowledge
+        self.group_chats = group_chats
 
     @property
     def required(self) -> bool:
@@ -66,8 +68,9 @@ class KnowledgeContributor:
         knowledge = self.knowledge
         previous = previous_questions(turn.window, turn.question_id)
         try:
-            retrieval = await knowledge.for_question(turn.question.text, previous[-1:],
-                                                     readers(turn))
+            retrieval = await knowledge.for_question(
+                turn.question.text, previous[-1:],
+                readers(turn.speaker, turn.chat, self.group_chats))
         except FoundationModelsError as exc:
             if knowledge.strict:
                 logger.warning("knowledge base search failed in chat %s (%s); answering "
@@ -92,16 +95,6 @@ class KnowledgeContributor:
         draft.frame_filters.append(hiding_citations)
 
 
-def readers(turn: TurnState) -> frozenset[str]:
-    """The groups whose documents this turn may use (issue 81): the signed-in employee's in a
-    private chat; none in a group chat (everyone there reads the answer) or when the asker is
-    not signed in, so only the open documents are searched."""
-    employee = turn.speaker.employee
-    if employee is None or turn.chat.is_group:
-        return frozenset()
-    return employee.groups
-
-
 def _abstain(turn: TurnState, draft: PromptDraft) -> None:
     """Strict mode with nothing to ground the answer on: "not found" without a model call,
     unless the turn offers tools (the tool loop runs its stream; the core decides, running.py):
@@ -118,9 +111,10 @@ def _abstain(turn: TurnState, draft: PromptDraft) -> None:
 class KnowledgeFeature(TurnFeature):
     name = "knowledge"
 
-    def __init__(self, knowledge: KnowledgeBase) -> None:
+    def __init__(self, knowledge: KnowledgeBase,
+                 group_chats: Mapping[int, str] | None = None) -> None:
         self.knowledge = knowledge
-        self._contributors = (KnowledgeContributor(knowledge),)
+        self._contributors = (KnowledgeContributor(knowledge, group_chats or {}),)
 
     def contributors(self) -> Sequence[PromptContributor]:
         return self._contributors

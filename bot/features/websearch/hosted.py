@@ -131,8 +131,16 @@ class HostedSearch(TurnFeature):
             tools.append(self.web_tool)
         store = await self.store_id() if self.store_id is not None else ""
         if store:
-            tools.append({"type": "file_search", "vector_store_ids": [store],
-                          "max_num_results": self.file_results})
+            tool: dict[str, Any] = {"type": "file_search", "vector_store_ids": [store],
+                                    "max_num_results": self.file_results}
+            if self.files is not None and self.files.access_filter is not None:
+                # What the asker may not read is left out of the search itself (issue 81).
+                async with self.sessionmaker() as session:
+                    only = await self.files.access_filter(session, store, turn.speaker,
+                                                          turn.chat)
+                if only is not None:
+                    tool["filters"] = only
+            tools.append(tool)
             if self.strict:
                 base = turn.system_prompt.strip()
                 prompt = f"{base}\n\n{FILE_SEARCH_STRICT}" if base else FILE_SEARCH_STRICT

@@ -80,7 +80,7 @@ class BuiltinToolHandlers:
                   headers: dict[str, str] | None = None) -> Response: ...
 
         def file_search(self, store_ids: list[str], query: str, limit: int = 10,
-                        threshold: float = 0.2) -> list[Found]: ...
+                        threshold: float = 0.2, filters: Any = None) -> list[Found]: ...
 
     def init_builtin_tools(self) -> None:
         self.web_searches: deque[WebSearch] = deque()
@@ -111,7 +111,8 @@ class BuiltinToolHandlers:
             asked = _asked(raw) if isinstance(raw, list) else ""
             tool = searches[0]
             found = self.file_search([str(s) for s in tool.get("vector_store_ids") or []],
-                                     asked, int(tool.get("max_num_results") or 10))
+                                     asked, int(tool.get("max_num_results") or 10),
+                                     filters=tool.get("filters"))
             self._found[id(body)] = found
             # Unscripted and undecided, the model quotes what the search found.
             marker = NOT_FOUND_MARKER in str(body.get("instructions") or "")

@@ -80,6 +80,25 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, byt
     return fields
 
 
+def kept(filters: Any, attributes: dict[str, str]) -> bool:
+    """Whether a file's attributes pass a filter: a comparison (`eq`, `ne`) or a compound
+    (`and`, `or`) of them, as the Vector Store search documents them
+    (https://yandex.cloud/en/docs/ai-studio/vectorStores/searchVectorStore). A filter of
+    another form keeps nothing, so a test of access never passes by accident."""
+    if not isinstance(filters, dict):
+        return False
+    kind = filters.get("type")
+    if kind in ("and", "or"):
+        parts = [kept(part, attributes) for part in filters.get("filters") or []]
+        return bool(parts) and (all(parts) if kind == "and" else any(parts))
+    key = filters.get("key")
+    if kind == "eq":
+        return key in attributes and attributes[key] == str(filters.get("value"))
+    if kind == "ne":
+        return attributes.get(str(key)) != str(filters.get("value"))
+    return False
+
+
 def _cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
 
@@ -130,9 +149,10 @@ class VectorStoreHandlers:
         return stored.id
 
     def file_search(self, store_ids: list[str], query: str, limit: int = 10,
-                    threshold: float = 0.2) -> list[Found]:
+                    threshold: float = 0.2, filters: Any = None) -> list[Found]:
         """Passages of the stores' files nearest the query, best first; those below
-        `threshold` are left out, as a relevance cut would."""
+        `threshold` are left out, as a relevance cut would, and so are the files whose
+        attributes `filters` (a comparison or compound filter) does not keep."""
         self.vector_store_searches += 1
         wanted = p.embedding_of(query)
         found: list[Found] = []
@@ -140,7 +160,7 @@ class VectorStoreHandlers:
             store = self.stores.get(store_id)
             for file_id, attributes in (store.files.items() if store else ()):
                 stored = self.stored_files.get(file_id)
-                if stored is None:
+                if stored is None or (filters is not None and not kept(filters, attributes)):
                     continue
                 text = stored.data.decode("utf-8", "replace")
                 for passage in (part.strip() for part in text.split("\n\n")):
@@ -223,7 +243,8 @@ class VectorStoreHandlers:
     def _search(self, store: Store, body: Any) -> Response:
         query = str(body.get("query") or "") if isinstance(body, dict) else ""
         limit = int(body.get("max_num_results") or 10) if isinstance(body, dict) else 10
-        found = self.file_search([store.id], query, limit)
+        filters = body.get("filters") if isinstance(body, dict) else None
+        found = self.file_search([store.id], query, limit, filters=filters)
         return json_response({
             "object": "vector_store.search_results.page", "search_query": [query],
             "has_more": False, "next_page": None,

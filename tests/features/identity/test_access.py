@@ -36,14 +36,22 @@ def prompt_of(desk: Desk) -> str:
     return request.system + "\n".join(str(m) for m in request.messages)
 
 
+def footer(reply: Reply) -> list[str]:
+    """The documents a file-search answer's "Sources:" footer names."""
+    sources = reply.text.replace("\\", "").split("Sources:**")[-1].splitlines()
+    return [line.split("] ", 1)[1] for line in sources if "] " in line]
+
+
 def cited(reply: Reply) -> set[str]:
     return {source.path for source in reply.sources}
 
 
 async def test_each_reads_what_their_groups_may(tmp_path: Path) -> None:
     kb = documents(tmp_path / "kb")
+    hr_chat = -1009000000001  # KB_GROUP_CHATS: its members alone are HR
     async with helpdesk(tmp_path, KB_PATH=str(kb), KB_MODE="assist", EMBEDDING_RPS="200",
-                        KB_MIN_SCORE=str(FIXTURE_MIN_SCORE)) as desk:
+                        KB_MIN_SCORE=str(FIXTURE_MIN_SCORE),
+                        KB_GROUP_CHATS=f"{hr_chat}=hr") as desk:
         hanna, ed, nora = (desk.tester.user(n) for n in ("Hanna", "Ed", "Nora"))
         await desk.sign_in(hanna, "hanna")
         await desk.sign_in(ed, "ed")
@@ -66,8 +74,61 @@ async def test_each_reads_what_their_groups_may(tmp_path: Path) -> None:
         assert cited(answer) <= {"announcements.md"}
         assert HR not in prompt_of(desk)
 
+        hr_team = desk.tester.group("HR only", id=hr_chat)  # mapped: HR's pages too
+        answer = await hr_team.says(nora, f"@fmbot_test_bot {QUESTION}")
+        assert "hr/salaries.md" in cited(answer)
+        assert ENGINEERING not in prompt_of(desk)
+
         answer = await nora.says(QUESTION)  # not signed in: the open pages alone
         assert cited(answer) <= {"announcements.md"}
         assert OPEN in prompt_of(desk)
         assert HR not in prompt_of(desk)
         assert ENGINEERING not in prompt_of(desk)
+
+
+async def test_file_search_reads_only_what_the_asker_may(tmp_path: Path) -> None:
+    """KB_BACKEND=yandex: each file goes to the Vector Store with who may read it as an
+    attribute, and file search is given a filter keeping only those files, so the search
+    itself never finds the others (the fake applies the filter as Yandex documents it)."""
+    from bot.testing import ServiceModel
+    from tests.features.sending import rows
+
+    kb = documents(tmp_path / "kb")
+    model = ServiceModel()
+    fm = model.service
+    hr_chat = -1009000000001
+    async with helpdesk(tmp_path, model=model, TEXT_API="responses", KB_BACKEND="yandex",
+                        KB_PATH=str(kb), KB_GROUP_CHATS=f"{hr_chat}=hr") as desk:
+        [store] = fm.stores.values()
+        stored = {row["path"]: row["access"]
+                  for row in await rows(desk.tester, "SELECT path, access FROM kb_store_files")}
+        assert stored == {"hr/salaries.md": "hr", "engineering.md": "engineering",
+                          "announcements.md": ""}
+        attributes = {a["path"]: a["fmbot_access"] for a in store.files.values()}
+        assert attributes == {"hr/salaries.md": "hr", "engineering.md": "engineering",
+                              "announcements.md": "*"}
+
+        def only(*values: str) -> dict[str, object]:
+            clauses = [{"type": "eq", "key": "fmbot_access", "value": v} for v in values]
+            return clauses[0] if len(clauses) == 1 else {"type": "or", "filters": clauses}
+
+        def last_filter() -> object:
+            return fm.file_search_requests[-1].get("filters")
+
+        hanna, ed, nora = (desk.tester.user(n) for n in ("Hanna", "Ed", "Nora"))
+        await desk.sign_in(hanna, "hanna")
+        await desk.sign_in(ed, "ed")
+
+        answer = await hanna.says(QUESTION)
+        assert last_filter() == only("*", "hr")
+        assert footer(answer) == ["hr/salaries.md"]
+        answer = await ed.says(QUESTION)
+        assert last_filter() == only("*", "engineering")
+        assert footer(answer) == ["engineering.md"]
+        answer = await nora.says(QUESTION)
+        assert last_filter() == only("*")
+        assert footer(answer) == ["announcements.md"]
+        await desk.tester.group("Team").says(hanna, f"@fmbot_test_bot {QUESTION}")
+        assert last_filter() == only("*")  # everyone in the chat reads the answer
+        await desk.tester.group("HR only", id=hr_chat).says(ed, f"@fmbot_test_bot {QUESTION}")
+        assert last_filter() == only("*", "hr")

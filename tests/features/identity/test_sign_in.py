@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bot import App, ToolContext
-from bot.testing import BotTester, ScriptedModel, TestUser
+from bot.testing import BotTester, ScriptedModel, TestModel, TestUser
 from tests.oidc.server import OpenIdProvider, openid_provider
 from tests.ports import free_port
 
@@ -47,7 +47,8 @@ class Desk:
 
 
 @asynccontextmanager
-async def helpdesk(tmp_path: Path, app: App | None = None, **more: str) -> AsyncIterator[Desk]:
+async def helpdesk(tmp_path: Path, app: App | None = None, model: TestModel | None = None,
+                   **more: str) -> AsyncIterator[Desk]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     clients = [{"client_id": "fmbot", "client_secret": "s3cret",
@@ -58,7 +59,7 @@ async def helpdesk(tmp_path: Path, app: App | None = None, **more: str) -> Async
                     "OIDC_ISSUER": op.issuer, "OIDC_CLIENT_ID": "fmbot",
                     "OIDC_CLIENT_SECRET": "s3cret", "OIDC_SCOPES": "openid profile email groups",
                     **more}
-        async with BotTester(app or App(env_file=None), model=ScriptedModel("Hello."),
+        async with BotTester(app or App(env_file=None), model=model or ScriptedModel("Hello."),
                              settings=settings, real_time=True) as tester:
             yield Desk(tester, op, base)
 
