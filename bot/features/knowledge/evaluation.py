@@ -1,13 +1,15 @@
 """`fmbot kb eval FILE.jsonl`: retrieval and abstention quality on labelled questions.
 
 Each line is `{"question": ..., "expected": ["<path relative to KB_PATH>", ...]}` or
-`{"question": ..., "expect_abstain": true}`. Recall@k counts a question as found when one of
-its expected documents is among the first k passages (k = 1, 3, 5 and 10: compare @5 with @10
-to choose KB_TOP_K); MRR uses the first such passage among the first 10. Abstention is what
-`strict` mode does: the best cosine score below KB_MIN_SCORE. The threshold that would maximise
-abstain F1 on this set is reported too, with the answerable questions the current threshold
-wrongly abstains on. An `expected` path that is not indexed is refused (a typo would count as
-a miss and mislead the tuning).
+`{"question": ..., "expect_abstain": true}`, optionally with `"groups": ["hr", ...]`: asked as
+an employee of those groups, who reads their documents besides the open ones (without it, as
+someone not signed in: the open documents only, docs/helpdesk.md). Recall@k counts a question
+as found when one of its expected documents is among the first k passages (k = 1, 3, 5 and 10:
+compare @5 with @10 to choose KB_TOP_K); MRR uses the first such passage among the first 10.
+Abstention is what `strict` mode does: the best cosine score below KB_MIN_SCORE. The threshold
+that would maximise abstain F1 on this set is reported too, with the answerable questions the
+current threshold wrongly abstains on. An `expected` path that is not indexed is refused (a
+typo would count as a miss and mislead the tuning).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class Case:
     question: str
     expected: tuple[str, ...] = ()
     expect_abstain: bool = False
+    groups: frozenset[str] = frozenset()
+    """The asker's groups: what they may read besides the open documents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,11 @@ def read_cases(path: Path) -> list[Case]:
         abstain = bool(item.get("expect_abstain"))
         if not abstain and not expected:
             raise EvalFileError(f'{path}:{number}: needs "expected" or "expect_abstain"')
-        cases.append(Case(str(item["question"]), tuple(str(p) for p in expected), abstain))
+        groups = item.get("groups") or []
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise EvalFileError(f'{path}:{number}: "groups" is a list of group names')
+        cases.append(Case(str(item["question"]), tuple(str(p) for p in expected), abstain,
+                          frozenset(g.strip() for g in groups if g.strip())))
     return cases
 
 
@@ -97,7 +105,7 @@ def check_expected(path: Path, cases: Sequence[Case], indexed: set[str]) -> None
 async def evaluate(kb: KnowledgeBase, cases: Sequence[Case]) -> EvalReport:
     outcomes = []
     for case in cases:
-        retrieval = await kb.search(case.question, MRR_DEPTH)
+        retrieval = await kb.search(case.question, MRR_DEPTH, readers=case.groups)
         outcomes.append(Outcome(case, tuple(h.path for h in retrieval.hits), retrieval.best_score))
     return score(outcomes, kb.retriever.min_score)
 

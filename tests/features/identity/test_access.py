@@ -5,6 +5,7 @@ user and a group chat read only the open pages."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,23 @@ async def test_each_reads_what_their_groups_may(tmp_path: Path) -> None:
         assert OPEN in prompt_of(desk)
         assert HR not in prompt_of(desk)
         assert ENGINEERING not in prompt_of(desk)
+
+        # `kb eval`: a question asked as an employee of its "groups", else as nobody.
+        from bot.features.knowledge.base import KnowledgeBase
+        from bot.features.knowledge.evaluation import evaluate, read_cases
+
+        lines = [{"question": QUESTION, "expected": ["hr/salaries.md"], "groups": ["hr"]},
+                 {"question": QUESTION, "expected": ["hr/salaries.md"]},
+                 {"question": QUESTION, "expected": ["engineering.md"],
+                  "groups": ["engineering"]}]
+        cases_file = tmp_path / "eval.jsonl"
+        cases_file.write_text("\n".join(json.dumps(line) for line in lines))
+        knowledge = desk.tester.built.core.built.find(KnowledgeBase)
+        assert knowledge is not None
+        report = await evaluate(knowledge, read_cases(cases_file))
+        [missed] = report.misses
+        assert missed.case.groups == frozenset()
+        assert "hr/salaries.md" not in missed.paths
 
 
 async def test_file_search_reads_only_what_the_asker_may(tmp_path: Path) -> None:
