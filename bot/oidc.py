@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+log = logging.getLogger(__name__)
 
 #: The signature algorithms an ID token may use (never "none", never a shared secret).
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
@@ -179,6 +182,16 @@ class RelyingParty:
             return value[:limit] if isinstance(value, str) else ""
 
         raw = claims.get(self.groups_claim)
+        names = claims.get("_claim_names")
+        if raw is None and isinstance(names, dict) and self.groups_claim in names:
+            # Entra ID's "overage": too many groups for a token, so it names where to fetch
+            # them instead (https://learn.microsoft.com/security/zero-trust/develop/
+            # configure-tokens-group-claims-app-roles). fmbot does not call Microsoft Graph:
+            # the employee reads as a member of no group, and the deployment is told why.
+            log.warning("OpenID Connect: the ID token of %s lists no groups but says they are "
+                        "elsewhere (too many groups for a token): this employee reads only the "
+                        "open documents; assign the bot's groups to the application instead",
+                        str(claims.get("sub", "?"))[:MAX_NAME])
         if isinstance(raw, str):
             raw = [raw]
         groups = tuple(dict.fromkeys(

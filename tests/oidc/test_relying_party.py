@@ -107,3 +107,22 @@ async def test_a_nonce_of_another_sign_in_is_refused(tmp_path: Path) -> None:
         other = Flow(flow.state, Flow.new().nonce, flow.verifier)
         with pytest.raises(OidcError, match="nonce is not this sign-in's"):
             await party.finish(other, query["state"], query["code"])
+
+
+async def test_groups_kept_elsewhere_read_as_none_and_are_logged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Entra ID's "overage": too many groups, so the token names where they are
+    (`_claim_names`, OpenID Connect's distributed claims) instead of listing them. The
+    employee signs in as a member of no group, and a WARNING says why."""
+    from tests.oidc.server import USERS
+
+    many = {"name": "Max Many", "email": "max@example.com", "email_verified": True,
+            "_claim_names": {"groups": "src1"},
+            "_claim_sources": {"src1": {"endpoint": "https://graph.example.com/groups"}}}
+    async with openid_provider(tmp_path, CLIENTS, {**USERS, "max": many}) as op:
+        party = RelyingParty(op.issuer, "fmbot", "s3cret", CALLBACK,
+                             scopes="openid profile email groups")
+        flow, query = await code_for(op, party, "max")
+        who = await party.finish(flow, query["state"], query["code"])
+    assert (who.subject, who.groups) == ("max", ())
+    assert any("too many groups for a token" in r.getMessage() for r in caplog.records)
