@@ -65,6 +65,21 @@ class Employee:
     groups: frozenset[str] = frozenset()
 
 
+class SignedIn:
+    """Employees signed in without the company's provider: the test kit's test users given
+    groups and `fmbot eval`'s simulated customers of a case naming `groups`. Never built by
+    `fmbot run`."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[int, Employee] = {}
+
+    def sign_in(self, user_id: int, employee: Employee) -> None:
+        self._by_user[user_id] = employee
+
+    async def of(self, user_id: int) -> Employee | None:
+        return self._by_user.get(user_id)
+
+
 @dataclass(frozen=True)
 class Speaker:
     user_id: int

@@ -65,6 +65,11 @@ class Case(_Strict):
     max_turns: Annotated[int, Field(ge=1, le=MAX_TURNS)] = 8
     tools: dict[str, Stub] = Field(default_factory=dict)
     context: dict[str, str] = Field(default_factory=dict)
+    groups: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(
+        default=(), max_length=100)
+    """The customer is an employee signed in as a member of these groups (an internal
+    helpdesk, docs/helpdesk.md): what they may read and which tools they are offered.
+    Without it, someone not signed in."""
 
     @field_validator("name", "persona", "goal")
     @classmethod

@@ -217,7 +217,8 @@ class Runner:
         if self._over_cap():
             run.ending, run.error = "error", f"not run: {self.capped}"
             return
-        self.stubs.bind(user_id, case.stubs(cases.tools), case.context_stubs(cases.context))
+        self.stubs.bind(user_id, case.stubs(cases.tools), case.context_stubs(cases.context),
+                        case.groups)
         name = f"{case.name} #{run.number}"
         try:
             await self._talk(run, user_id, name)

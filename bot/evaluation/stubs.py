@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.conversation.types import Employee, SignedIn
 from bot.extending.tools import (
     DeclaresTools,
     ToolContext,
@@ -52,17 +53,23 @@ class Stubs:
         self._uses: dict[int, list[ToolUse]] = {}
         self._skipped: dict[int, list[str]] = {}
         self._sources: list[ToolSource] = []
+        # The simulated employees (a case's `groups`), for the bot's admission.
+        self.signed_in = SignedIn()
 
     def stubbed(self, user_id: int) -> bool:
         """Whether `user_id`'s calls are answered here."""
         return not self.passthrough or user_id in self._stubs
 
     def bind(self, user_id: int, stubs: Mapping[str, str],
-             context: Mapping[str, str] | None = None) -> None:
+             context: Mapping[str, str] | None = None, groups: Sequence[str] = ()) -> None:
         """`user_id` is a simulated customer: its tool calls answered by `stubs`, the App's
-        context providers by `context` (by provider name)."""
+        context providers by `context` (by provider name); with `groups`, signed in as an
+        employee of them (`signed_in`)."""
         self._stubs[user_id] = dict(stubs)
         self._context[user_id] = dict(context or {})
+        if groups:
+            self.signed_in.sign_in(user_id, Employee(f"simulated-{user_id}", "",
+                                                     frozenset(groups)))
         self._uses[user_id] = []
         self._skipped[user_id] = []
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.types import Chat, Message, TelegramObject, Update, User
 
-from bot.conversation.types import Employee
+from bot.conversation.types import Employee, SignedIn
 from bot.telegram.access import Access, AccessPolicy, RefusalMemory
 from bot.telegram.texts import Translator
 
@@ -118,6 +118,21 @@ class Employees(Protocol):
     """Finds who a Telegram user is signed in as (the identity feature knows them)."""
 
     async def of(self, user_id: int) -> Employee | None: ...
+
+
+class _Either:
+    def __init__(self, first: SignedIn, then: Employees) -> None:
+        self.first, self.then = first, then
+
+    async def of(self, user_id: int) -> Employee | None:
+        return await self.first.of(user_id) or await self.then.of(user_id)
+
+
+def either(signed_in: SignedIn | None, employees: Employees | None) -> Employees | None:
+    """Who a user is signed in as: `signed_in`'s users first, then the identity feature's."""
+    if signed_in is None:
+        return employees
+    return signed_in if employees is None else _Either(signed_in, employees)
 
 
 class ConnectionOwners(Protocol):

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from bot.app import parts_of
+from bot.conversation.types import Employee
 from bot.evaluation.stubs import Stubs
 from bot.testing.clock import VirtualClock, real_time_requested
 from bot.testing.errors import BotTesterError
@@ -145,6 +146,9 @@ class BotTester:
             # A simulated customer writes once per answer, however fast the test runs: the
             # bot's per-user rate limit is not for it (ordinary test users keep it).
             unlimited=self.stubs.stubbed,
+            # Test users given groups (`user(groups=...)`) and simulated customers of a case
+            # naming them: employees signed in without the company's provider.
+            signed_in=self.stubs.signed_in,
         ))
         routers += [r for r in built.core.registry.routers if r not in routers]
         for chat_id in built.forums():  # the support desk's chat is a forum, as in production
@@ -171,10 +175,17 @@ class BotTester:
 
     # -- people ----------------------------------------------------------------------------------
 
-    def user(self, name: str = "Anna", *, language: str = "en", id: int | None = None) -> TestUser:
-        """A Telegram user who writes to the bot (ids are given from 1001 on)."""
+    def user(self, name: str = "Anna", *, language: str = "en", id: int | None = None,
+             groups: Collection[str] | None = None, email: str = "") -> TestUser:
+        """A Telegram user who writes to the bot (ids are given from 1001 on). With `groups`
+        (or `email`), an employee signed in as a member of those groups, as the identity
+        feature would sign them in with the company's provider: what they may read, which
+        tools they are offered, the identity headers (docs/helpdesk.md)."""
         if id is None:
             id, self._next_user = self._next_user, self._next_user + 1
+        if groups is not None or email:
+            self.stubs.signed_in.sign_in(id, Employee(
+                f"test-{id}", email.lower(), frozenset(groups or ())))
         return TestUser(self, id, name, language)
 
     def group(

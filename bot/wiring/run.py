@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from aiogram.types import Update
 
     from bot.app.parts import AppParts
+    from bot.conversation.types import SignedIn
     from bot.extending.tools import ToolSource
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.app import TelegramApp
@@ -104,13 +105,16 @@ async def built_bot(
     guest_edit_interval: float = 1.0,
     wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
     unlimited: Callable[[int], bool] | None = None,
+    signed_in: SignedIn | None = None,
 ) -> AsyncIterator[BuiltBot]:
     """Build the bot `fmbot run` runs; closed in reverse order on exit (the App's
     on_shutdown hooks first). `bot`: an aiogram Bot to use instead of one on
     TELEGRAM_API_URL; `http`: the models' HTTP client; `pacing`: changes the outbox's
     pacing, `guest_edit_interval` the guest answers' (all four: bot.testing); `wrap_tools`:
     each tool source replaced by what it returns (`fmbot eval` answers with stubs);
-    `unlimited`: users RATE_LIMIT_PER_MINUTE does not count (simulated customers)."""
+    `unlimited`: users RATE_LIMIT_PER_MINUTE does not count (simulated customers);
+    `signed_in`: employees signed in without the company's provider (bot.testing, `fmbot
+    eval`)."""
     from dataclasses import replace
 
     from bot.conversation.listeners import Listeners
@@ -188,6 +192,7 @@ async def built_bot(
             final_forms=final_forms,
             features=parts,
             unlimited=unlimited,
+            signed_in=signed_in,
             web_listen=settings.web_host_port if settings.web_listen
             and settings.telegram_mode != "webhook" else None,
         )

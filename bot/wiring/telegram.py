@@ -9,9 +9,10 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from bot.conversation.types import SignedIn
 from bot.storage.outage import outage_of
 from bot.telegram.access import Access
-from bot.telegram.admission import Gatekeeper
+from bot.telegram.admission import Gatekeeper, either
 from bot.telegram.answer_parts import FinalForm
 from bot.telegram.answers import Answerer
 from bot.telegram.app import TelegramApp
@@ -53,6 +54,7 @@ def build_telegram(
     features: Sequence[TelegramFeature] = (),
     unlimited: Callable[[int], bool] | None = None,
     web_listen: tuple[str, int] | None = None,
+    signed_in: SignedIn | None = None,
 ) -> TelegramApp:
     """The TelegramApp of these parts. `cluster` (several webhook replicas): a chat's turns
     run on the holder of its lease (chatleases.py); `conversation` must then track delivery.
@@ -64,7 +66,9 @@ def build_telegram(
     desk, voice, /image, the tool loop's cards and presses, ...), each part put in its place
     in this order. `unlimited`: users RATE_LIMIT_PER_MINUTE does not count (simulated
     customers). `web_listen`: where the bot's own web server serves the features' pages
-    (WEB_LISTEN, polling mode); None: the webhook's server serves them, or none does."""
+    (WEB_LISTEN, polling mode); None: the webhook's server serves them, or none does.
+    `signed_in`: employees the test kit or `fmbot eval` signed in, asked before the identity
+    feature's own (a simulated customer of a case with `groups`, `tester.user(groups=...)`)."""
     if cluster is not None and not conversation.track_delivery:
         raise ValueError("several replicas: the conversation must track delivery")
     coordinator = cluster.coordinator if cluster is not None else None
@@ -115,7 +119,8 @@ def build_telegram(
         access,
         membership=MembershipCache(members_of, ttl=access.members_ttl) if members_of else None,
         owners=next((part.owners for part in parts if part.owners is not None), None),
-        employees=next((p.employees for p in parts if p.employees is not None), None),
+        employees=either(signed_in,
+                         next((p.employees for p in parts if p.employees is not None), None)),
         standings=StoredStandings(sessionmaker, seen),
     )
     dp = build_dispatcher(

@@ -179,6 +179,8 @@ async def evaluated_bot(
             # Every user here is a simulated customer: RATE_LIMIT_PER_MINUTE protects the bot
             # from people, and a 30-turn case would otherwise read "too fast".
             unlimited=stubs.stubbed,
+            # A case naming `groups` plays an employee signed in as a member of them.
+            signed_in=stubs.signed_in,
         ))
         for chat_id in built.forums():  # forums in production, as `fmbot check` proves
             telegram.add_forum(chat_id)

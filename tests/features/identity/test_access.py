@@ -150,3 +150,79 @@ async def test_file_search_reads_only_what_the_asker_may(tmp_path: Path) -> None
         assert last_filter() == only("*")  # everyone in the chat reads the answer
         await desk.tester.group("HR only", id=hr_chat).says(ed, f"@fmbot_test_bot {QUESTION}")
         assert last_filter() == only("*", "hr")
+
+
+KB_SETTINGS = {"KB_MODE": "assist", "EMBEDDING_RPS": "200",
+               "KB_MIN_SCORE": str(FIXTURE_MIN_SCORE)}
+
+
+async def test_the_test_kit_signs_employees_in_without_a_provider(tmp_path: Path) -> None:
+    """`tester.user(name, groups=...)`: an employee as the identity feature would sign them
+    in, on the virtual clock, with no provider: they read their groups' documents, the
+    App's context providers see them, and a user without groups reads the open pages."""
+    from bot import App, ToolContext
+    from bot.testing import BotTester, ScriptedModel
+
+    app = App(env_file=None)
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    @app.context
+    async def who(ctx: ToolContext) -> str | None:
+        seen.append((ctx.email, ctx.groups))
+        return None
+
+    kb = documents(tmp_path / "kb")
+    async with BotTester(app, model=ScriptedModel("Hello."),
+                         settings={"KB_PATH": str(kb), **KB_SETTINGS}) as tester:
+        hanna = tester.user("Hanna", groups=["hr"], email="Hanna@example.com")
+        answer = await hanna.says(QUESTION)
+        assert "hr/salaries.md" in cited(answer)
+        assert HR in prompt_of_tester(tester)
+        answer = await tester.user("Nora").says(QUESTION)
+        assert "hr/salaries.md" not in cited(answer)
+        assert HR not in prompt_of_tester(tester)
+    assert seen == [("hanna@example.com", ("hr",)), ("", ())]
+
+
+async def test_a_simulated_customer_of_a_case_naming_groups_reads_as_their_member(
+        tmp_path: Path) -> None:
+    """`fmbot eval`'s case `groups = ["hr"]`: the simulated customer is an employee of HR,
+    so the answer may come from HR's pages; the same case without groups reads the open
+    pages only (the recorded model requests show which passages the bot was given)."""
+    from bot import App
+    from bot.testing import BotTester, ModelRequest, ScriptedModel, read_cases
+
+    def verdict(_: ModelRequest) -> str:
+        return json.dumps({
+            "criteria": [{"holds": True, "line": 2, "evidence": "the bot's answer"}],
+            "must_not": [], "resolved": True, "resolved_line": 2, "handed_off": False,
+            "handed_off_line": 0})
+
+    customer = ScriptedModel()
+    customer.when(lambda r: "chat is open" in r.question).answer(QUESTION)
+    customer.otherwise = "Thanks! [GOAL MET]"
+    judge = ScriptedModel()
+    judge.when(lambda r: True).answer(verdict)
+    file = tmp_path / "cases.toml"
+    case = ('[[case]]\nname = "{name}"\npersona = "Hanna, writes in English"\n'
+            'goal = "learn when the salary review is"\ncriteria = ["says when"]\n'
+            'max_turns = 2\n{groups}\n')
+    file.write_text(case.format(name="HR employee", groups='groups = ["hr"]')
+                    + case.format(name="anyone", groups=""))
+    cases = read_cases(file)
+    kb = documents(tmp_path / "kb")
+    async with BotTester(App(env_file=None), model=ScriptedModel("In March."),
+                         settings={"KB_PATH": str(kb), **KB_SETTINGS}) as tester:
+        await tester.simulate(cases.named("HR employee"), customer=customer, judge=judge)
+        assert HR in prompt_of_tester(tester)
+        await tester.simulate(cases.named("anyone"), customer=customer, judge=judge)
+        assert HR not in prompt_of_tester(tester)
+        assert OPEN in prompt_of_tester(tester)
+
+
+def prompt_of_tester(tester: object) -> str:
+    from bot.testing import BotTester
+
+    assert isinstance(tester, BotTester)
+    request = tester.model.asked[-1]
+    return request.system + "\n".join(str(m) for m in request.messages)
