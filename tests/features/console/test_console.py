@@ -4,6 +4,7 @@ escaped, framed by a strict CSP, and every POST needs its CSRF token."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ import aiohttp
 import pytest
 
 from bot.features.console.web import COOKIE
-from tests.features.console.world import HTML, console_world
+from tests.features.console.world import HTML, World, console_world
 from tests.features.sending import rows
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -348,3 +349,35 @@ async def test_in_webhook_mode_the_webhooks_server_serves_the_console(tmp_path: 
             assert "2 conversations" in await signed.text()
         finally:
             await runner.cleanup()
+
+
+async def test_the_handoff_rule_is_in_the_trace_of_the_answer_it_followed(
+    tmp_path: Path,
+) -> None:
+    """The desk hands Anna over after her second answer (she sent /operator): the rule
+    that fired goes into that answer's stored trace, tagged, and the page shows it."""
+    async with console_world(tmp_path) as w, browser() as http:
+        [before, last] = await rows(w.tester, (
+            "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            f"WHERE c.chat_id = {w.anna.id} AND m.role = 'assistant' "
+            "AND m.author_name IS NULL ORDER BY m.id"))  # the bot's, not Olga's
+        [traced] = await rows(w.tester, "SELECT answer_id, data, tags FROM answer_traces "
+                                        "WHERE tags LIKE '%handoff:%'")
+        assert traced["answer_id"] == last["id"]
+        assert "\nhandoff:user_request\n" in traced["tags"]
+        entry = json.loads(traced["data"])
+        assert entry["handoff"] == {"rules": ["handoff: the user asked for a person"],
+                                    "trigger": "user_request"}
+        assert "knowledge" in entry  # what the turn stored is kept beside it
+        await sign_in(http, await w.sign_in_link())
+        shown = await (await http.get(f"{w.console}/c/{await _anna(w)}")).text()
+        answer = shown.split(f'id="m{last["id"]}"')[1].split('<li class="turn')[0]
+        rules = answer.split('<ul class="rules">')[1].split("</ul>")[0]
+        assert "<li>handoff: the user asked for a person</li>" in rules
+        earlier = shown.split(f'id="m{before["id"]}"')[1].split('<li class="turn')[0]
+        assert "handoff:" not in earlier
+
+
+async def _anna(w: World) -> int:
+    [row] = await rows(w.tester, f"SELECT id FROM conversations WHERE chat_id = {w.anna.id}")
+    return int(row["id"])
