@@ -4,6 +4,7 @@ escaped, framed by a strict CSP, and every POST needs its CSRF token."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +29,17 @@ def hidden(page: str, name: str) -> str:
     marker = f'name="{name}" value="'
     start = page.index(marker) + len(marker)
     return page[start:page.index('"', start)]
+
+
+async def drafted(http: aiohttp.ClientSession, url: str) -> str:
+    """The draft's page once it is made or failed, reloaded as its meta refresh does."""
+    for _ in range(600):
+        page = await (await http.get(url)).text()
+        if 'http-equiv="refresh"' not in page:
+            return page
+        assert 'id="drafting"' in page
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} still drafting")
 
 
 async def sign_in(http: aiohttp.ClientSession, link: str) -> aiohttp.ClientResponse:
@@ -217,8 +229,8 @@ async def test_a_conversation_becomes_an_eval_case_fmbot_eval_runs(tmp_path: Pat
         shown = await (await http.get(f"{w.base}{href}")).text()
         made = await http.post(f"{w.base}{href}/case",
                                data={"csrf": hidden(shown, "csrf"), "criteria": ""})
-        result = await made.text()
-        assert made.status == 200, result
+        assert made.status == 200, await made.text()  # at once: the draft's own page
+        result = await drafted(http, str(made.url))
         assert "fmbot eval from-console.toml" in result
         cases = read_cases(tmp_path / "from-console.toml")  # `fmbot eval`'s own parser
         [case] = cases.case
@@ -259,8 +271,12 @@ async def test_without_a_cases_file_the_case_is_downloaded(tmp_path: Path) -> No
         made = await http.post(f"{w.base}{href}/case", data={
             "csrf": hidden(shown, "csrf"), "criteria": "says when the order arrives\n\n"})
         assert made.status == 200
-        assert made.headers["Content-Disposition"].startswith("attachment; filename=\"case-")
-        case = await made.text()
+        page = await drafted(http, str(made.url))
+        link = page[page.index('id="case-download" href="'):].split('"')[3]
+        download = await http.get(f"{w.base}{link}")
+        assert download.headers["Content-Disposition"].startswith(
+            "attachment; filename=\"case-")
+        case = await download.text()
     assert case.startswith("[[case]]\n")
     assert 'criteria = ["says when the order arrives"]' in case
     assert not (tmp_path / "from-console.toml").exists()
