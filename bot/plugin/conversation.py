@@ -11,6 +11,7 @@ from bot.conversation.contributors import PromptContributor, PromptDraft
 from bot.conversation.features import Contributing, Opening, TurnFeature, Verdict
 from bot.conversation.listeners import Listeners
 from bot.conversation.trace import Trace
+from bot.conversation.tracing import add_to_trace, newest_answer
 from bot.conversation.turn import Question, TurnState, previous_questions
 from bot.conversation.types import (
     ChatRef,
@@ -39,7 +40,9 @@ __all__ = [
     "TurnResult",
     "TurnState",
     "Verdict",
+    "add_to_trace",
     "language_code",
+    "newest_answer",
     "previous_questions",
     "relinquished",
 ]

@@ -18,6 +18,7 @@ _WHERE = {
     "Embedder": "bot.foundation_models.embedder",
     "query_text": "bot.foundation_models.embedder",
     "APIConnectionError": "bot.foundation_models.errors",
+    "APIStatusError": "bot.foundation_models.errors",
     "AuthenticationError": "bot.foundation_models.errors",
     "BadRequestError": "bot.foundation_models.errors",
     "FoundationModelsError": "bot.foundation_models.errors",
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
     from bot.foundation_models.embedder import Embedder, query_text
     from bot.foundation_models.errors import (
         APIConnectionError,
+        APIStatusError,
         AuthenticationError,
         BadRequestError,
         FoundationModelsError,
@@ -151,6 +153,7 @@ __all__ = [
     "STT_ROLE",
     "TTS_ROLE",
     "APIConnectionError",
+    "APIStatusError",
     "Annotation",
     "AsyncSpeechRecognizer",
     "AudioTooLongError",

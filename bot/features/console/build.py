@@ -8,6 +8,8 @@ from pathlib import Path
 
 from bot.features.console.auth import Access, Keys
 from bot.features.console.casemaking import CaseMaker
+from bot.features.console.drafting import Drafting
+from bot.features.console.models import ConsoleCaseDraft
 from bot.features.console.settings import ConsoleSettings
 from bot.features.console.telegram import ConsoleCommand
 from bot.features.console.web import Console
@@ -40,10 +42,17 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
             Keys(secret, b"fmbot console openid connect"))
     cases = CaseMaker(ground.client, settings.text_model,
                       Path(section.eval_cases_file) if section.eval_cases_file else None)
+
+    async def audit(draft: ConsoleCaseDraft, detail: str) -> None:
+        if draft.identity:
+            detail = f"{detail} (by {draft.identity})"
+        await access.audit(draft.user_id or None, "eval case", detail)
+
+    drafting = Drafting(ground.db.sessionmaker, cases, built.find(CaseFacts), audit=audit)
     console = Console(access, ground.db.sessionmaker, built.find(CaseFacts),
                       path=section.path, public_url=settings.public_url,
                       secure=settings.public_url.startswith("https://"),
-                      figures=built.find(DeskFigures), cases=cases,
+                      figures=built.find(DeskFigures), drafting=drafting,
                       scored=built.find(ScoredCases), provider=provider,
                       notes=built.find(CaseNotes))
 
@@ -51,6 +60,7 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
         return TelegramPart(
             early=[ConsoleCommand(console).build_router()],
             web=[console.mount],  # on the bot's web server, whichever serves
+            services=[drafting],  # eval cases drafted in the background, resumed at start
         )
 
     return TelegramParts(part=build)

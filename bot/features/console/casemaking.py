@@ -1,5 +1,6 @@
 """From a conversation to an eval case (`fmbot eval`'s `[[case]]`): the customer's persona,
-goal and facts drafted by the model in Yandex's asynchronous mode from the transcript; the
+goal and facts drafted by the model in Yandex's asynchronous mode from the transcript (in the
+background, durably: drafting.py); the
 criteria from what the operator said, or the lines the lead types; the tools' results, read
 from the answers' traces, as the case's stubs; a handoff expected when a person was asked in.
 
@@ -22,7 +23,7 @@ from typing import Any
 
 from bot.features.console.transcript import Transcript
 from bot.plugin.evaluation import CaseFileError, read_cases
-from bot.plugin.models import ChatMessage, CompletionOptions, FoundationModelsError, Role
+from bot.plugin.models import ChatMessage, CompletionOptions, Operation, Role
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +68,19 @@ class CaseMaker:
         self.cases_file = cases_file
         self._writing = asyncio.Lock()
 
-    async def draft(self, shown: Transcript) -> Draft:
+    async def submit(self, shown: Transcript) -> Operation:
+        """Ask the model for the draft in Yandex's asynchronous mode: the operation to poll
+        (drafting.py stores its id before the first poll)."""
         messages = [ChatMessage(Role.SYSTEM, DRAFT),
                     ChatMessage(Role.USER, transcript_text(shown))]
-        try:
-            operation = await self.client.completion_async(
-                messages, model=self.model, options=CompletionOptions(temperature=0.2,
-                                                                      max_tokens=800))
-            completion = await self.client.wait_for_completion(operation.id)
-        except FoundationModelsError as exc:
-            raise CaseError(f"the model could not draft the case ({exc})") from None
-        return parse_draft(completion.text, shown)
+        operation: Operation = await self.client.completion_async(
+            messages, model=self.model,
+            options=CompletionOptions(temperature=0.2, max_tokens=800))
+        return operation
+
+    @staticmethod
+    def parse(text: str, shown: Transcript) -> Draft:
+        return parse_draft(text, shown)
 
     def case_toml(self, shown: Transcript, draft: Draft, criteria: list[str]) -> str:
         """The `[[case]]` of the conversation (its name says which)."""

@@ -17,9 +17,9 @@ from bot.plugin.offers import DayFigures, DeskFigures
 from bot.plugin.storage import NOT_FOUND_TAGGED, AnswerTrace
 
 BLUE, GREY = "#2a5db0", "#6b7480"
-#: How long the desk's report per day is reused: building it reads every case of the period
-#: (a third of a second for 2,500 cases, bench/bench_console.py), and a minute-old figure is
-#: live enough for a chart of days.
+#: How long the desk's figures per day are reused: reading them reads every case of the
+#: period (60-90 ms for 2,500 cases, bench/results.md), and a minute-old figure is live
+#: enough for a chart of days.
 DESK_FOR = 60.0
 
 

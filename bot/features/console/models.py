@@ -1,14 +1,19 @@
 """The console's tables: one-time sign-in links and sessions (stored, so that any replica
-honours them and a link is used once among all), and the audit of what was done in it."""
+honours them and a link is used once among all), the audit of what was done in it, the
+lead's verdicts and the eval cases being drafted."""
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.plugin.storage import Base, BigIntegerPK, utcnow
+
+# A draft still to be made: one per conversation at most.
+UNFINISHED = text("status IN ('pending', 'running')")
 
 
 class ConsoleLink(Base):
@@ -64,3 +69,44 @@ class ConsoleVerdict(Base):
     user_id: Mapped[int] = mapped_column(BigInteger)
     resolved: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class DraftStatus(StrEnum):
+    PENDING = "pending"  # stored; not submitted yet (or to be submitted again after a retry)
+    RUNNING = "running"  # submitted: `operation_id` is Yandex's operation, polled
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ConsoleCaseDraft(Base):
+    """A press of "make an eval case": who asked, the criteria typed, where the case goes,
+    and the drafting's state (durable: a restart resumes polling `operation_id`, never
+    submits again once it is known). Whoever drafts holds the row's lease (`owner`,
+    `lease_until`), taken by one conditional UPDATE. At most one unfinished per conversation
+    (a partial unique index); it goes with the conversation (the foreign key cascades)."""
+
+    __tablename__ = "console_case_drafts"
+    __table_args__ = (
+        Index("uq_console_case_drafts_unfinished", "conversation_id", unique=True,
+              sqlite_where=UNFINISHED, postgresql_where=UNFINISHED),
+        Index("ix_console_case_drafts_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)  # the admin (0: signed in by provider)
+    identity: Mapped[str] = mapped_column(String(320), default="")
+    criteria: Mapped[str] = mapped_column(Text, default="")
+    to_file: Mapped[bool] = mapped_column(Boolean)  # EVAL_CASES_FILE; else downloaded
+    status: Mapped[str] = mapped_column(String(16), default=DraftStatus.PENDING.value)
+    operation_id: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column()
+    case_text: Mapped[str] = mapped_column(Text, default="")
+    written: Mapped[str] = mapped_column(String(1000), default="")  # the file's path
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column()

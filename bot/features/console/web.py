@@ -26,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.console.agreement import agreement, set_verdict, verdict_of
 from bot.features.console.auth import Access, Signed
-from bot.features.console.casemaking import CaseError, CaseMaker, check
+from bot.features.console.drafting import Drafting
 from bot.features.console.figures import Figures
+from bot.features.console.models import ConsoleCaseDraft, DraftStatus
 from bot.features.console.queries import PAGE, Filters, conversations
 from bot.features.console.transcript import transcript
 from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
@@ -54,6 +55,9 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
+#: Seconds between the reloads of a draft's page while it is being made.
+REFRESH = 2
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -77,12 +81,12 @@ class Console:
     def __init__(
         self, access: Access, sessionmaker: async_sessionmaker[AsyncSession],
         facts: CaseFacts | None, *, path: str, public_url: str, secure: bool,
-        figures: DeskFigures | None = None, cases: CaseMaker | None = None,
+        figures: DeskFigures | None = None, drafting: Drafting | None = None,
         scored: ScoredCases | None = None, provider: Provider | None = None,
         notes: CaseNotes | None = None,
     ) -> None:
-        """`facts` and `figures`: the support desk's, when it is on; `cases`: what makes an
-        eval case from a conversation (None: the button is not offered); `scored`: the
+        """`facts` and `figures`: the support desk's, when it is on; `drafting`: what drafts
+        eval cases in the background (None: the button is not offered); `scored`: the
         desk's scorer's verdicts, which the judge-against-people page reads; `provider`:
         the company's OpenID Connect provider admins may sign in with; `notes`: the
         operators' internal notes, shown in the transcripts."""
@@ -90,7 +94,7 @@ class Console:
         self.sessionmaker = sessionmaker
         self.facts = facts
         self.figures = Figures(sessionmaker, figures)
-        self.cases = cases
+        self.drafting = drafting
         self.scored = scored
         self.provider = provider
         self.notes = notes
@@ -112,6 +116,9 @@ class Console:
         app.router.add_get("/c/{id:[0-9]{1,18}}", self.conversation)
         app.router.add_get("/figures", self.live_figures)
         app.router.add_post("/c/{id:[0-9]{1,18}}/case", self.make_case)
+        app.router.add_get("/c/{id:[0-9]{1,18}}/case/{draft:[0-9]{1,18}}", self.case_page)
+        app.router.add_get("/c/{id:[0-9]{1,18}}/case/{draft:[0-9]{1,18}}/case.toml",
+                           self.case_download)
         app.router.add_post("/c/{id:[0-9]{1,18}}/verdict", self.give_verdict)
         app.router.add_get("/agreement", self.judge_against_people)
         app.router.add_get("/login", self.login_page)
@@ -299,7 +306,7 @@ class Console:
         back = request.query.get("back", "")
         return self._page("conversation.html", signed=signed, c=shown,
                           back=back if back.startswith("day=") else "",
-                          cases=self.cases is not None, verdict=verdict,
+                          cases=self.drafting is not None, verdict=verdict,
                           verdicts=self.scored is not None)
 
     async def give_verdict(self, request: web.Request) -> web.StreamResponse:
@@ -336,38 +343,61 @@ class Console:
         return self._page("agreement.html", signed=signed, a=found, weeks=weeks)
 
     async def make_case(self, request: web.Request) -> web.StreamResponse:
+        """Store the request and answer at once with its page; the drafting runs in the
+        background (drafting.py). A draft of the conversation under way is shown instead of
+        starting another."""
         signed = await self._signed(request)
         if signed is None:
             return self._sign_in()
         await self._check_csrf(request, signed)
-        if self.cases is None:
+        if self.drafting is None:
             raise web.HTTPNotFound(text="Making eval cases is off.")
         form = await request.post()
-        criteria = str(form.get("criteria", ""))[:2000].splitlines()[:10]
+        criteria = "\n".join(str(form.get("criteria", ""))[:2000].splitlines()[:10])
         conversation_id = int(request.match_info["id"])
         async with self.sessionmaker() as session:
-            shown = await transcript(session, conversation_id, self.facts)
+            found = await session.get(Conversation, conversation_id)
             await session.commit()
-        if shown is None:
+        if found is None:
             raise web.HTTPNotFound(text="No such conversation (erased, or never stored).")
-        try:
-            draft = await self.cases.draft(shown)
-            case = self.cases.case_toml(shown, draft, criteria)
-            check(case)
-            written = await self.cases.write(case) if self.cases.cases_file else None
-        except CaseError as exc:
-            return self._page("case.html", status=502, signed=signed, c=shown, case="",
-                              written=None, error=str(exc))
-        await self._audit(signed, "eval case",
-                                f"from conversation {conversation_id}"
-                                + (f" into {written.name}" if written else ", downloaded"))
-        if written is None:
-            return web.Response(
-                text=case, content_type="application/toml", charset="utf-8",
-                headers={"Content-Disposition":
-                         f'attachment; filename="case-{conversation_id}.toml"'})
-        return self._page("case.html", signed=signed, c=shown, case=case, written=written,
-                          error="")
+        draft_id, new = await self.drafting.request(conversation_id, signed.user_id,
+                                                    signed.identity, criteria)
+        if new:
+            await self._audit(signed, "eval case asked",
+                              f"conversation {conversation_id}, draft {draft_id}")
+        raise web.HTTPSeeOther(f"{self.path}/c/{conversation_id}/case/{draft_id}")
+
+    async def _draft_of(self, request: web.Request) -> ConsoleCaseDraft:
+        if self.drafting is None:
+            raise web.HTTPNotFound(text="Making eval cases is off.")
+        draft = await self.drafting.get(int(request.match_info["draft"]))
+        if draft is None or draft.conversation_id != int(request.match_info["id"]):
+            raise web.HTTPNotFound(text="No such eval case (erased with its conversation?).")
+        return draft
+
+    async def case_page(self, request: web.Request) -> web.StreamResponse:
+        """The draft's page: "drafting…" refreshing itself (a meta refresh: no script) until
+        it is done (the case, where it went) or failed (why)."""
+        signed = await self._signed(request)
+        if signed is None:
+            return self._sign_in()
+        draft = await self._draft_of(request)
+        working = draft.status in (DraftStatus.PENDING.value, DraftStatus.RUNNING.value)
+        written = Path(draft.written) if draft.written else None
+        return self._page("case.html", signed=signed, d=draft, working=working,
+                          written=written, refresh=REFRESH if working else 0)
+
+    async def case_download(self, request: web.Request) -> web.StreamResponse:
+        signed = await self._signed(request)
+        if signed is None:
+            return self._sign_in()
+        draft = await self._draft_of(request)
+        if draft.status != DraftStatus.DONE.value:
+            raise web.HTTPNotFound(text="This eval case is not made (yet).")
+        return web.Response(
+            text=draft.case_text, content_type="application/toml", charset="utf-8",
+            headers={"Content-Disposition":
+                     f'attachment; filename="case-{draft.conversation_id}.toml"'})
 
     async def live_figures(self, request: web.Request) -> web.StreamResponse:
         signed = await self._signed(request)

@@ -7,11 +7,13 @@ suite never rewrites the docs on its own)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from bot.testing import ScriptedModel, read_cases
 from tests.browser import CHROMIUM
 from tests.conftest import REPO_ROOT
 from tests.features.console.world import HTML, console_world
@@ -71,12 +73,29 @@ async def test_the_lead_finds_why_the_bot_answered_in_a_browser(tmp_path: Path) 
                                       full_page=True)
 
             # One press makes an eval case of it, in EVAL_CASES_FILE (run by `fmbot eval`:
-            # test_console.py runs it against the test kit's models).
+            # test_console.py runs it against the test kit's models): the press answers at
+            # once with the draft's page, which reloads itself (no script) until it is made.
             await page.click("#make-case summary")
             await page.click("#make-case-button")
-            await page.wait_for_selector("#case-toml")
+            await page.wait_for_url("**/case/*")
+            await page.wait_for_selector("#case-toml", timeout=60_000)
             assert (await page.text_content("#case-toml") or "").startswith("[[case]]")
             assert (tmp_path / "from-console.toml").read_text().count("[[case]]") == 1
+            # The written case runs with the eval runner: a simulated customer against the
+            # same bot, its tool answered by the case's stub, then judged.
+            cases = read_cases(tmp_path / "from-console.toml")
+            [case] = cases.case
+            customer = ScriptedModel()
+            customer.when(lambda r: "Mira" in r.system).answer(
+                lambda r: "When does my order A-1042 arrive?" if "chat is open" in r.question
+                else "/operator")
+            judge = ScriptedModel(otherwise=json.dumps({
+                "criteria": [{"holds": True, "line": 2, "evidence": "the bot's answer"}],
+                "must_not": [], "resolved": True, "resolved_line": 2, "handed_off": True,
+                "handed_off_line": 3}))
+            run = await w.tester.simulate(cases.named(case.name), customer=customer,
+                                          judge=judge)
+            assert run.passed, run.failures()
 
             # Boris's HTML is shown as he wrote it: text, no element made of it.
             await page.goto(f"{w.console}/?q=onerror")

@@ -4,6 +4,8 @@ escaped, framed by a strict CSP, and every POST needs its CSRF token."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,7 +13,7 @@ import aiohttp
 import pytest
 
 from bot.features.console.web import COOKIE
-from tests.features.console.world import HTML, console_world
+from tests.features.console.world import HTML, World, console_world
 from tests.features.sending import rows
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -27,6 +29,17 @@ def hidden(page: str, name: str) -> str:
     marker = f'name="{name}" value="'
     start = page.index(marker) + len(marker)
     return page[start:page.index('"', start)]
+
+
+async def drafted(http: aiohttp.ClientSession, url: str) -> str:
+    """The draft's page once it is made or failed, reloaded as its meta refresh does."""
+    for _ in range(600):
+        page = await (await http.get(url)).text()
+        if 'http-equiv="refresh"' not in page:
+            return page
+        assert 'id="drafting"' in page
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} still drafting")
 
 
 async def sign_in(http: aiohttp.ClientSession, link: str) -> aiohttp.ClientResponse:
@@ -216,8 +229,8 @@ async def test_a_conversation_becomes_an_eval_case_fmbot_eval_runs(tmp_path: Pat
         shown = await (await http.get(f"{w.base}{href}")).text()
         made = await http.post(f"{w.base}{href}/case",
                                data={"csrf": hidden(shown, "csrf"), "criteria": ""})
-        result = await made.text()
-        assert made.status == 200, result
+        assert made.status == 200, await made.text()  # at once: the draft's own page
+        result = await drafted(http, str(made.url))
         assert "fmbot eval from-console.toml" in result
         cases = read_cases(tmp_path / "from-console.toml")  # `fmbot eval`'s own parser
         [case] = cases.case
@@ -258,8 +271,12 @@ async def test_without_a_cases_file_the_case_is_downloaded(tmp_path: Path) -> No
         made = await http.post(f"{w.base}{href}/case", data={
             "csrf": hidden(shown, "csrf"), "criteria": "says when the order arrives\n\n"})
         assert made.status == 200
-        assert made.headers["Content-Disposition"].startswith("attachment; filename=\"case-")
-        case = await made.text()
+        page = await drafted(http, str(made.url))
+        link = page[page.index('id="case-download" href="'):].split('"')[3]
+        download = await http.get(f"{w.base}{link}")
+        assert download.headers["Content-Disposition"].startswith(
+            "attachment; filename=\"case-")
+        case = await download.text()
     assert case.startswith("[[case]]\n")
     assert 'criteria = ["says when the order arrives"]' in case
     assert not (tmp_path / "from-console.toml").exists()
@@ -348,3 +365,35 @@ async def test_in_webhook_mode_the_webhooks_server_serves_the_console(tmp_path: 
             assert "2 conversations" in await signed.text()
         finally:
             await runner.cleanup()
+
+
+async def test_the_handoff_rule_is_in_the_trace_of_the_answer_it_followed(
+    tmp_path: Path,
+) -> None:
+    """The desk hands Anna over after her second answer (she sent /operator): the rule
+    that fired goes into that answer's stored trace, tagged, and the page shows it."""
+    async with console_world(tmp_path) as w, browser() as http:
+        [before, last] = await rows(w.tester, (
+            "SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            f"WHERE c.chat_id = {w.anna.id} AND m.role = 'assistant' "
+            "AND m.author_name IS NULL ORDER BY m.id"))  # the bot's, not Olga's
+        [traced] = await rows(w.tester, "SELECT answer_id, data, tags FROM answer_traces "
+                                        "WHERE tags LIKE '%handoff:%'")
+        assert traced["answer_id"] == last["id"]
+        assert "\nhandoff:user_request\n" in traced["tags"]
+        entry = json.loads(traced["data"])
+        assert entry["handoff"] == {"rules": ["handoff: the user asked for a person"],
+                                    "trigger": "user_request"}
+        assert "knowledge" in entry  # what the turn stored is kept beside it
+        await sign_in(http, await w.sign_in_link())
+        shown = await (await http.get(f"{w.console}/c/{await _anna(w)}")).text()
+        answer = shown.split(f'id="m{last["id"]}"')[1].split('<li class="turn')[0]
+        rules = answer.split('<ul class="rules">')[1].split("</ul>")[0]
+        assert "<li>handoff: the user asked for a person</li>" in rules
+        earlier = shown.split(f'id="m{before["id"]}"')[1].split('<li class="turn')[0]
+        assert "handoff:" not in earlier
+
+
+async def _anna(w: World) -> int:
+    [row] = await rows(w.tester, f"SELECT id FROM conversations WHERE chat_id = {w.anna.id}")
+    return int(row["id"])

@@ -16,12 +16,55 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from bot.features.desk.storage.insights_models import DeskScore, ScoreStatus
-from bot.features.desk.storage.models import DeskCase, DeskStatus
+from bot.features.desk.storage.insights_models import ScoreStatus
+from bot.features.desk.storage.models import DeskStatus
 
 IDLE = dt.timedelta(hours=24)  # a bot conversation is over after a day without a message
+
+
+class CaseLike(Protocol):
+    """What the figures read of a case: a `DeskCase`, or its columns read as a plain row
+    (the console's live figures, storage/figures.py)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def opened_at(self) -> dt.datetime: ...
+    @property
+    def handoff_at(self) -> dt.datetime | None: ...
+    @property
+    def csat_score(self) -> int | None: ...
+    @property
+    def last_user_at(self) -> dt.datetime: ...
+    @property
+    def resolved_at(self) -> dt.datetime | None: ...
+    @property
+    def status(self) -> DeskStatus: ...
+
+
+class ScoreLike(Protocol):
+    """What the figures read of a score: a `DeskScore`, or its columns as a plain row."""
+
+    @property
+    def status(self) -> ScoreStatus: ...
+    @property
+    def score(self) -> int | None: ...
+    @property
+    def resolved(self) -> bool | None: ...
+    @property
+    def tone(self) -> str | None: ...
+    @property
+    def breach(self) -> str | None: ...
+    @property
+    def evidence_line(self) -> int | None: ...
+    @property
+    def evidence(self) -> str | None: ...
 REPEAT_WINDOW = dt.timedelta(days=1)
 
 
@@ -100,15 +143,15 @@ def topic_link(chat_id: int, thread_id: int) -> str | None:
     return f"https://t.me/c/{text[4:]}/{thread_id}"
 
 
-def ended(case: DeskCase, idle: dt.timedelta = IDLE) -> dt.datetime:
+def ended(case: CaseLike, idle: dt.timedelta = IDLE) -> dt.datetime:
     """When the conversation was over: closed by a person, or `idle` after the last message."""
     last = max(case.last_user_at, case.resolved_at or case.last_user_at)
     return last if case.status is DeskStatus.RESOLVED else last + idle
 
 
 def compute_quality(
-    cases: list[DeskCase],
-    scores: dict[int, DeskScore],
+    cases: Sequence[CaseLike],
+    scores: Mapping[int, ScoreLike],
     openings: dict[int, list[tuple[int, dt.datetime]]],
     topics: dict[int, tuple[int, int]],
     *,
@@ -163,7 +206,7 @@ def compute_quality(
                    frozenset(verified))
 
 
-def _repeated(case: DeskCase, openings: list[tuple[int, dt.datetime]],
+def _repeated(case: CaseLike, openings: list[tuple[int, dt.datetime]],
               idle: dt.timedelta) -> bool:
     """Whether the user's next conversation opened within a day of this one's end."""
     after = [opened for case_id, opened in openings if case_id > case.id]

@@ -77,7 +77,7 @@ _STOP = frozenset({
 # fmt: on
 
 
-def _key(question: str) -> str:
+def gap_key(question: str) -> str:
     """Questions with the same content words, in any order or form of punctuation, group
     together ("Refund for a broken phone?" and "refund, broken phone")."""
     words = [w for w in _WORD.findall(question.lower()) if w not in _STOP]
@@ -198,7 +198,7 @@ def compute(
             when = case.resolved_at or case.opened_at
             comments.append((when, case.csat_score, case.csat_comment))
         for turn in own:
-            if turn.not_found and (key := _key(turn.question)):
+            if turn.not_found and (key := gap_key(turn.question)):
                 gaps[key] += 1
                 examples.setdefault(key, turn.question.strip())
         rows.append(

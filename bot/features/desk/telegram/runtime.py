@@ -19,7 +19,7 @@ from aiogram.types import BotCommand
 
 from bot.features.desk.domain import CaseView, DeskService, RatingComment, Requester
 from bot.features.desk.domain.assist import Classify, classify_handoff
-from bot.plugin.conversation import TurnResult
+from bot.plugin.conversation import TurnResult, add_to_trace, newest_answer
 from bot.plugin.coordination import Coordinator, stop_tasks
 from bot.plugin.extending import HandoffEvent, handoff_reason
 from bot.plugin.models import ChatModel
@@ -31,6 +31,7 @@ from bot.features.desk.insights import InsightJobs
 from bot.features.desk.insights.summaries import CaseSummaries
 from bot.features.desk.storage.models import HandoffReason
 from bot.features.desk.telegram.buttons import AnswerButtons
+from bot.features.desk.telegram.card import REASONS
 from bot.features.desk.telegram.erasure import DeskErasure
 from bot.features.desk.telegram.forum import Forum
 from bot.features.desk.telegram.kbreview import KbReview
@@ -210,6 +211,7 @@ class SupportDesk(BotService):
             await self.tell(who.user_id, t("desk_already"))
             return
         log.info("support desk: user %s handed over (%s)", who.user_id, reason)
+        await self._trace_handoff(who, reason)
         if self.on_handoff is not None:  # the App's hooks, in tasks of their own
             self.on_handoff(HandoffEvent(who.user_id, who.user_id, handoff_reason(reason.value)))
         self.forum.prepare(handoff.case)  # the topic and card do not wait for the user's notice
@@ -222,6 +224,23 @@ class SupportDesk(BotService):
         else:
             when = hours.next_open(now).strftime("%a %d %b %H:%M %Z")
             await self.tell(who.user_id, t("desk_handed_over_closed", when=when))
+
+    async def _trace_handoff(self, who: Requester, reason: HandoffReason) -> None:
+        """The rule that handed the customer over, in the trace of the answer it followed
+        (the second "not found" one, or the answer before their request for a person), so
+        the console shows it beside that answer. None before it: nothing to add it to."""
+        rule = f"handoff: {REASONS[reason]}"
+        try:
+            async with self.service.sessionmaker() as session:
+                answer_id = await newest_answer(session, who.user_id)
+                if answer_id is not None:
+                    await add_to_trace(session, answer_id, "handoff",
+                                       {"rules": [rule], "trigger": reason.value},
+                                       tags=[f"handoff:{reason.value}"])
+                    await session.commit()
+        except Exception:  # the handoff goes on: the trace is what the console reads
+            log.exception("support desk: the handoff of %s not added to its answer's trace",
+                          who.user_id)
 
     async def _handoff_failed(self, case: CaseView) -> None:
         """The topic cannot be made (the chat lost its Topics, the bot was removed): the
