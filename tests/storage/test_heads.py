@@ -126,7 +126,8 @@ async def test_a_database_behind_the_heads_is_migrated_by_alembic(tmp_path: Path
     engine = create_engine(url)
     async with engine.begin() as conn:  # as if the last revision had not been applied yet
         await conn.execute(text("UPDATE alembic_version SET version_num = '0031'"))
-        await conn.execute(text("ALTER TABLE tool_calls DROP COLUMN decided_by_name"))
+        for column in ("approvers", "remind_at", "approval_cards", "decided_by_name"):
+            await conn.execute(text(f"ALTER TABLE tool_calls DROP COLUMN {column}"))
     await engine.dispose()
     await migrate(url)
     assert await current_revision(url) == head
