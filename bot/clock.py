@@ -10,6 +10,7 @@ that leave the process: stored in the database, sent to Telegram, a token's expi
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 
 
@@ -19,3 +20,14 @@ def loop_time() -> float:
         return asyncio.get_running_loop().time()
     except RuntimeError:
         return time.monotonic()
+
+
+def wall_now() -> dt.datetime:
+    """Now (UTC) for deadlines the bot stores and keeps itself (a wait of hours or days kept
+    in the database, found by a sweep): the wall clock, moved on by what the loop's clock has
+    jumped ahead of the monotonic clock (a test kit's virtual clock), so a test that lets
+    three days pass sees the deadline pass. On an ordinary loop both clocks are the same
+    (less than a second apart is taken as the same) and this is `datetime.now(UTC)`."""
+    now = dt.datetime.now(dt.UTC)
+    ahead = loop_time() - time.monotonic()
+    return now + dt.timedelta(seconds=ahead) if ahead >= 1.0 else now

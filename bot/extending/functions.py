@@ -41,6 +41,7 @@ from bot.extending.tools import (
     ToolDefinition,
     ToolOutcome,
     ToolRunResult,
+    approvers_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ class FunctionTools:
         title: str = "",
         title_ru: str = "",
         business: bool = False,
+        groups: Sequence[str] = (),
+        approvers: str | int | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -106,6 +109,8 @@ class FunctionTools:
         title: str = "",
         title_ru: str = "",
         business: bool = False,
+        groups: Sequence[str] = (),
+        approvers: str | int | None = None,
     ) -> F | Callable[[F], F]:
         """Register `function` as a tool; `@tools.tool` or `@tools.tool(confirm=True, ...)`.
         `writes` defaults to `confirm` (a confirmed tool is taken to change something);
@@ -114,7 +119,8 @@ class FunctionTools:
         def register(fn: F) -> F:
             self.add(fn, name=name, description=description, confirm=confirm,
                      admins_only=admins_only, writes=writes, timeout_s=timeout_s,
-                     title=title, title_ru=title_ru, business=business)
+                     title=title, title_ru=title_ru, business=business, groups=groups,
+                     approvers=approvers)
             return fn
 
         return register(function) if function is not None else register
@@ -132,6 +138,8 @@ class FunctionTools:
         title: str = "",
         title_ru: str = "",
         business: bool = False,
+        groups: Sequence[str] = (),
+        approvers: str | int | None = None,
     ) -> ToolDefinition:
         tool_name = name or function.__name__
         if not re.match(NAME_PATTERN, tool_name):
@@ -143,6 +151,18 @@ class FunctionTools:
             raise ToolFunctionError(f"tool {tool_name!r}: {function.__qualname__} must be "
                                     "an async function (async def)")
         arguments, wants_context = arguments_model(function, tool_name)
+        if isinstance(groups, str):
+            raise ToolFunctionError(f"tool {tool_name!r}: groups is a list of group names, "
+                                    f"not one string: groups=[{groups!r}]")
+        named = tuple(dict.fromkeys(g.strip() for g in groups))
+        if any(not group for group in named):
+            raise ToolFunctionError(f"tool {tool_name!r}: groups has an empty name")
+        try:
+            approved_by = approvers_of(approvers)
+        except ValueError as exc:
+            raise ToolFunctionError(f"tool {tool_name!r}: {exc}") from None
+        # Approvers decide each call: it waits for a press (theirs), like a confirmed one.
+        confirm = confirm or bool(approved_by)
         writing = confirm if writes is None else writes
         if business and (writing or confirm):
             raise ToolFunctionError(
@@ -166,6 +186,8 @@ class FunctionTools:
             business=business,
             title=title.strip(),
             title_ru=title_ru.strip(),
+            groups=named,
+            approvers=approved_by,
         )
         self._tools[tool_name] = _Registered(definition, function, arguments, wants_context)
         return definition

@@ -75,12 +75,45 @@ class ToolDefinition:
     the model); empty: the card shows the tool's name."""
     title_ru: str = ""
     """The same in Russian."""
+    groups: tuple[str, ...] = ()
+    """The company groups (the signed-in employee's, issue 81) whose members alone are
+    offered it and may run it, checked again when a call runs; empty: no such limit."""
+    approvers: str = ""
+    """Who decides each call instead of the asker (`approvers_of`): `"group:NAME"` (each
+    signed-in member of the group, privately) or `"chat:ID"` (that chat); empty: none. A tool
+    with approvers waits for their press (`confirm` is then true)."""
 
     def title_in(self, language: str | None) -> str:
         """The confirmation card's name for the action in `language`."""
         if language == "ru" and self.title_ru:
             return self.title_ru
         return self.title or self.name
+
+
+def approvers_of(value: object) -> str:
+    """`approvers` as a tool declares it (`"group:NAME"`, or a chat id as an int or its
+    digits) in its stored form (`"group:NAME"`, `"chat:ID"`); "" for none. ValueError with
+    one line saying what is wrong."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        raise ValueError(f"approvers {value!r}: give \"group:NAME\" or a chat id")
+    if isinstance(value, int):
+        return f"chat:{value}"
+    if not isinstance(value, str):
+        raise ValueError(f"approvers {value!r}: give \"group:NAME\" or a chat id")
+    text = value.strip()
+    if text.startswith("group:"):
+        group = text.removeprefix("group:").strip()
+        if not group:
+            raise ValueError("approvers \"group:\" names no group: give \"group:NAME\"")
+        return f"group:{group}"
+    if text.startswith("chat:"):
+        text = text.removeprefix("chat:").strip()
+    if text.lstrip("-").isdigit() and text.count("-") <= 1:
+        return f"chat:{int(text)}"
+    raise ValueError(f"approvers {value!r}: give \"group:NAME\" (a company group's signed-in "
+                     "members) or a chat id (an integer)")
 
 
 class ToolOutcome(StrEnum):

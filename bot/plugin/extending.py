@@ -25,6 +25,7 @@ from bot.extending.tools import (
     ToolOutcome,
     ToolRunResult,
     ToolSource,
+    approvers_of,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "ToolRunResult",
     "ToolSource",
     "answer_status",
+    "approvers_of",
     "handoff_reason",
     "name_of",
     "tool_call_outcome",

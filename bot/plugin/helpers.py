@@ -1,11 +1,12 @@
 """`bot.plugin.helpers`: small helpers: the self-contained HTML pages' parts (`page`, `figure`,
 `columns`, `write_html`, ...), plural forms (`quantity`), a package's names imported on
 first use (`lazy_exports`), and the clock intervals are measured on (`loop_time`: the event
-loop's, which a test's virtual clock moves). The standard library only."""
+loop's, which a test's virtual clock moves; `wall_now`: the wall clock it moves too, for
+stored deadlines). The standard library only."""
 
 from __future__ import annotations
 
-from bot.clock import loop_time
+from bot.clock import loop_time, wall_now
 from bot.htmlpage import AMBER, GREEN, RED, Column, columns, cut, figure, page, write_html
 from bot.lazyexports import lazy_exports
 from bot.plurals import quantity
@@ -22,5 +23,6 @@ __all__ = [
     "loop_time",
     "page",
     "quantity",
+    "wall_now",
     "write_html",
 ]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.conversation.types import ChatRef, Speaker
+    from bot.conversation.types import ChatRef, Employee, Speaker
     from bot.extending.events import HandoffEvent, RunContext, ToolCallInfo
 
 
@@ -24,6 +24,18 @@ class PersonState:
     providers see it (`ToolContext.desk_state`)."""
 
     read: Callable[[int], Awaitable[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeDirectory:
+    """Who the company's employees are on Telegram (the identity feature's sign-ins, read
+    now, not as an update found them): a user's employee (None: not signed in), how they are
+    named to others (name and e-mail; "" when not signed in), and the Telegram users signed
+    in as members of a group (the tools' approvers)."""
+
+    employee: Callable[[int], Awaitable[Employee | None]]
+    shown: Callable[[int], Awaitable[str]]
+    members: Callable[[str], Awaitable[list[int]]]
 
 
 @dataclass(frozen=True, slots=True)

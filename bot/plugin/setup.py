@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -152,6 +152,8 @@ class FeatureSetup:
         title: str = "",
         title_ru: str = "",
         business: bool = False,
+        groups: Sequence[str] = (),
+        approvers: str | int | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -168,6 +170,8 @@ class FeatureSetup:
         title: str = "",
         title_ru: str = "",
         business: bool = False,
+        groups: Sequence[str] = (),
+        approvers: str | int | None = None,
     ) -> Any:
         """Offer an async function to the model as a tool.
 
@@ -181,14 +185,17 @@ class FeatureSetup:
         English and Russian (the description is written for the model); default: the name.
         `business=True`: offered in business chats too (customers of an account connected
         to the bot), where every other tool is closed; only for a tool that neither writes
-        nor needs a press.
+        nor needs a press. `groups`: the company groups (a signed-in employee's, issue 81)
+        whose members alone are offered it and may run it, in private chats. `approvers`:
+        `"group:NAME"` or a chat id: each call waits for the press of one of them (never the
+        asker's), as docs/helpdesk.md says.
         """
 
         def register(fn: F) -> F:
             self._function_tools().add(
                 fn, name=name, description=description, confirm=confirm,
                 admins_only=admins_only, writes=writes, timeout_s=timeout, title=title,
-                title_ru=title_ru, business=business,
+                title_ru=title_ru, business=business, groups=groups, approvers=approvers,
             )
             return fn
 

@@ -170,6 +170,8 @@ class VirtualClock:
                 continue
             if isinstance(key.fileobj, socket.socket) and _listening(key.fileobj):
                 continue
+            if isinstance(key.fileobj, int) and _listening_fd(key.fileobj):
+                continue  # a server registered by its descriptor (aiohttp's)
             return True
         return False
 
@@ -179,6 +181,18 @@ def _fileno(sock: socket.socket | None) -> int:
         return sock.fileno() if sock is not None else -1
     except OSError:
         return -1
+
+
+def _listening_fd(fd: int) -> bool:
+    """Whether the descriptor `fd` is a listening socket (read through a duplicate)."""
+    try:
+        sock = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        return _listening(sock)
+    finally:
+        sock.close()
 
 
 def _listening(sock: socket.socket) -> bool:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from bot.plugin.built import Built
-    from bot.plugin.ground import TelegramGround
+    from bot.plugin.ground import Groundwork, TelegramGround
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
     from bot.plugin.setup import FeatureSetup
@@ -34,6 +34,21 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
     from bot.features.identity.build import identity_on_telegram
 
     return identity_on_telegram(front)
+
+
+async def _build(ground: Groundwork, built: Built) -> None:
+    """Offers who the employees are (`EmployeeDirectory`): the tools' groups and approvers."""
+    section = ground.settings.section(IdentitySettings)
+    if not section.enabled:
+        return
+    import datetime as dt
+
+    from bot.features.identity.store import Identities
+    from bot.plugin.offers import EmployeeDirectory
+
+    identities = Identities(ground.db.sessionmaker, dt.timedelta(seconds=section.ttl))
+    built.add("identity", EmployeeDirectory(identities.employee, identities.shown,
+                                            identities.members))
 
 
 def _check(settings: Settings) -> None:
@@ -85,5 +100,6 @@ FEATURE = Feature(
     checks=_checks,
     secrets=_secrets,
     setup=_setup,
+    build=_build,
     on_telegram=_on_telegram,
 )

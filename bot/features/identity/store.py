@@ -103,10 +103,8 @@ class Identities:
                 IdentityBinding.user_id == user_id))
         if row is None or _aware(row.expires_at) <= utcnow():
             return None
-        groups = json.loads(row.groups or "[]")
-        return Binding(row.subject, row.name, row.email,
-                        tuple(str(g) for g in groups if isinstance(g, str)),
-                        _aware(row.expires_at))
+        return Binding(row.subject, row.name, row.email, _groups(row.groups),
+                       _aware(row.expires_at))
 
     async def expired(self, user_id: int) -> bool:
         """Whether this user was signed in and their binding has run out (or /logout)."""
@@ -138,6 +136,20 @@ class Identities:
             return None
         return Employee(found.subject, found.email, frozenset(found.groups))
 
+    async def shown(self, user_id: int) -> str:
+        """How a signed-in user is named to others (name and e-mail); "" when not."""
+        found = await self.of(user_id)
+        return found.shown if found is not None else ""
+
+    async def members(self, group: str) -> list[int]:
+        """The Telegram users signed in now as members of `group`, in id order."""
+        async with self.sessionmaker() as session:
+            rows = (await session.execute(
+                select(IdentityBinding.user_id, IdentityBinding.groups)
+                .where(IdentityBinding.expires_at > utcnow())
+                .order_by(IdentityBinding.user_id))).all()
+        return [row.user_id for row in rows if group in _groups(row.groups)]
+
     async def forget(self, user_id: int) -> bool:
         """/forget: the binding and the sign-ins under way removed. Whether there was one."""
         async with self.sessionmaker() as session:
@@ -146,6 +158,11 @@ class Identities:
             await session.execute(delete(IdentityFlow).where(IdentityFlow.user_id == user_id))
             await session.commit()
         return bool(getattr(done, "rowcount", 0))
+
+
+def _groups(stored: str | None) -> tuple[str, ...]:
+    groups = json.loads(stored or "[]")
+    return tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else ()
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -44,9 +44,15 @@ def call_line(call: ToolCall, *, with_user: bool = True) -> str:
                            call.detail) if f]
     parts.append(f"-> {state}" + (f" ({', '.join(figures)})" if figures else ""))
     if call.decided_by is not None:
-        verb = "confirmed" if call.state not in (ToolCallState.DECLINED,
-                                                  ToolCallState.EXPIRED) else "declined"
-        parts.append(f"{verb} by {call.decided_by}")
+        approval = bool(call.approvers)
+        declined = call.state in (ToolCallState.DECLINED, ToolCallState.EXPIRED)
+        verb = ("denied" if declined else "approved") if approval else (
+            "declined" if declined else "confirmed")
+        who = f"{call.decided_by_name} ({call.decided_by})" if call.decided_by_name else str(
+            call.decided_by)
+        parts.append(f"{verb} by {who}")
+    elif call.approvers:
+        parts.append(f"approvers {call.approvers}")
     if with_user:
         where = "" if call.chat_id == call.user_id else f" in chat {call.chat_id}"
         parts.append(f"asked by {call.user_id}{where}")

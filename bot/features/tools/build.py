@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.features.tools.loop import ToolLoop
     from bot.plugin.extending import ToolSource
     from bot.plugin.models import ChatModel
+    from bot.plugin.offers import EmployeeDirectory
     from bot.plugin.storage import Database
 
 
@@ -82,12 +83,14 @@ def build_tool_loop(
     daily_tokens: int = 0,
     desk_state: Callable[[int], Awaitable[str | None]] | None = None,
     on_superseded: Callable[[int, list[int]], None] | None = None,
+    directory: EmployeeDirectory | None = None,
 ) -> ToolLoop:
     """The tool loop (TOOLS_* settings); models not in TOOLS_MODELS answer without tools.
     Admins (the speaker's `is_admin`) are exempt from the limits; `daily_tokens`:
     DAILY_TOKEN_LIMIT; `desk_state`: the state of a user's support conversation, for the tools
     to see;
-    `on_superseded`: told which cards a new message took the buttons off."""
+    `on_superseded`: told which cards a new message took the buttons off; `directory`: who
+    the employees are (the tools' groups and approvers)."""
     from bot.features.tools.loop import ToolLoop
     from bot.features.tools.turns import ToolLoopSettings
 
@@ -102,9 +105,12 @@ def build_tool_loop(
             daily_tokens=daily_tokens,
             calls_per_user_hour=area.calls_per_user_hour,
             writes_per_user_day=area.writes_per_user_day,
+            approval_remind=area.approval_remind,
+            approval_expire=area.approval_expire,
         ),
         sessionmaker=db.sessionmaker,
         model=chat_model,
         desk_state=desk_state,
         on_superseded=on_superseded,
+        directory=directory,
     )

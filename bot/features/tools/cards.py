@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import unicodedata
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -32,7 +32,7 @@ from aiogram.types import (
 )
 
 from bot.features.tools.turnpart import WaitingCall, tool_turn, waiting_calls
-from bot.plugin.conversation import TurnResult
+from bot.plugin.conversation import ChatRef, TurnResult
 from bot.plugin.models import ToolCall
 from bot.plugin.telegram import (
     TELEGRAM_TEXT_LIMIT,
@@ -114,6 +114,64 @@ TOOL_TEXTS: dict[str, dict[str, str]] = {
         "en": "Only the person who asked can confirm this.",
         "ru": "Подтвердить может только тот, кто попросил.",
     },
+    # Requests someone else approves (a tool's `approvers`, docs/helpdesk.md).
+    "tool_approval_title": {"en": "Approval requested: {what}",
+                            "ru": "Запрос на одобрение: {what}"},
+    "tool_approval_who": {"en": "Asked by: {who}", "ru": "Просит: {who}"},
+    "tool_approval_why": {"en": "Why: {why}", "ru": "Зачем: {why}"},
+    "tool_approval_body": {
+        "en": "{arguments}\n\nNothing is done until an approver presses “Approve”. "
+              "This waits {hours} h.",
+        "ru": "{arguments}\n\nНичего не будет сделано, пока согласующий не нажмёт "
+              "«Одобрить». Ожидание: {hours} ч.",
+    },
+    "tool_approve_button": {"en": "✅ Approve", "ru": "✅ Одобрить"},
+    "tool_deny_button": {"en": "✖ Deny", "ru": "✖ Отклонить"},
+    "tool_approved_by": {"en": "Approved by {who}.", "ru": "Одобрено: {who}."},
+    "tool_denied_by": {"en": "Denied by {who}.", "ru": "Отклонено: {who}."},
+    "tool_decided_by": {"en": "Already decided by {who}.", "ru": "Уже решено: {who}."},
+    "tool_approval_expired": {
+        "en": "This request expired: nobody decided in time; nothing was done.",
+        "ru": "Срок запроса истёк: никто не принял решение; ничего не сделано.",
+    },
+    "tool_approval_withdrawn": {
+        "en": "This request was withdrawn.",
+        "ru": "Этот запрос отозван.",
+    },
+    "tool_approvers_group": {"en": "a member of the group “{group}”",
+                             "ru": "участник группы «{group}»"},
+    "tool_approvers_chat": {"en": "the approvers' chat", "ru": "чат согласующих"},
+    "tool_approval_sent": {
+        "en": "“{what}” needs the approval of {approvers}: I have sent the request and will "
+              "tell you here what is decided.",
+        "ru": "Для «{what}» нужно одобрение ({approvers}): я отправил запрос и сообщу здесь "
+              "о решении.",
+    },
+    "tool_approval_nobody": {
+        "en": "“{what}” needs the approval of {approvers}, but nobody can be asked now: the "
+              "request is withdrawn and nothing was done.",
+        "ru": "Для «{what}» нужно одобрение ({approvers}), но сейчас некого спросить: запрос "
+              "отозван, ничего не сделано.",
+    },
+    "tool_request_approved": {"en": "Your request “{what}” was approved by {who}.",
+                              "ru": "Ваш запрос «{what}» одобрен: {who}."},
+    "tool_request_denied": {"en": "Your request “{what}” was denied by {who}.",
+                            "ru": "Ваш запрос «{what}» отклонён: {who}."},
+    "tool_request_expired": {
+        "en": "Your request “{what}” expired: no approver decided in time; nothing was done.",
+        "ru": "Срок вашего запроса «{what}» истёк: никто из согласующих не принял решение; "
+              "ничего не сделано.",
+    },
+    "tool_approval_reminder": {
+        "en": "Reminder: this request from {who} (“{what}”) still waits for a decision.",
+        "ru": "Напоминание: запрос от {who} («{what}») всё ещё ждёт решения.",
+    },
+    "tool_own_request": {"en": "You cannot approve your own request.",
+                         "ru": "Нельзя одобрить собственный запрос."},
+    "tool_not_approver": {"en": "Only an approver of this request can decide it: nothing "
+                                "was done.",
+                          "ru": "Решение принимает только согласующий этого запроса: ничего "
+                                "не сделано."},
 }
 register_texts(TOOL_TEXTS)
 
@@ -124,20 +182,48 @@ def running_status(calls: tuple[ToolCall, ...], t: Translator) -> str:
     return "\n".join(t("tool_running", name=name) for name in names)
 
 
+def what_of(call: WaitingCall, t: Translator) -> str:
+    """The action in the reader's language (its title, else the tool's name: the
+    description is English written for the model)."""
+    return call.titles.get(t.language) or call.titles.get("en") or call.name
+
+
 def card_messages(call: WaitingCall, t: Translator, ttl: float) -> list[RenderedText]:
-    """The card: the action in the user's language (its title, else the tool's name: the
-    description is English written for the model), every argument whole, and what the
+    """The card: the action in the user's language, every argument whole, and what the
     buttons do. One message when it fits; else the arguments in messages before it, and the
     card (the last, which gets the buttons) says so."""
-    what = call.titles.get(t.language) or call.titles.get("en") or call.name
-    title = t("tool_confirm_title", what=what)
+    what = what_of(call, t)
     minutes = max(1, round(ttl / 60))
-    blocks = _blocks(call.arguments, t)
-    whole = _joined([(title + "\n\n", False), *blocks], t, minutes)
+    return _card(t("tool_confirm_title", what=what), t("tool_confirm_details", what=what),
+                 _blocks(call.arguments, t),
+                 lambda arguments: t("tool_confirm_body", arguments=arguments, minutes=minutes),
+                 t("tool_details_above"))
+
+
+def approval_messages(call: WaitingCall, t: Translator, ttl: float) -> list[RenderedText]:
+    """An approvers' card: who asks, what (every argument whole, folded as on a
+    confirmation card) and why (their question, bounded), and what the buttons do."""
+    what = what_of(call, t)
+    title = "\n".join([t("tool_approval_title", what=what),
+                       t("tool_approval_who", who=_visible(call.asker or str(call.user_id))),
+                       *([t("tool_approval_why", why=_visible(call.why))] if call.why else [])])
+    hours = max(1, round(ttl / 3600))
+    return _card(title, t("tool_confirm_details", what=what), _blocks(call.arguments, t),
+                 lambda arguments: t("tool_approval_body", arguments=arguments, hours=hours),
+                 t("tool_details_above"))
+
+
+def _card(
+    title: str, details: str, blocks: list[tuple[str, bool]], body: Callable[[str], str],
+    above: str,
+) -> list[RenderedText]:
+    """`title` with the arguments' `blocks` and `body` in one message when it fits; else the
+    blocks in messages headed `details`, then the card saying they are `above`."""
+    whole = _joined([(title + "\n\n", False), *blocks], body)
     if utf16_len(whole.text) <= TELEGRAM_TEXT_LIMIT:
         return [whole]
     messages: list[RenderedText] = []
-    current: list[tuple[str, bool]] = [(t("tool_confirm_details", what=what) + "\n\n", False)]
+    current: list[tuple[str, bool]] = [(details + "\n\n", False)]
     size = utf16_len(current[0][0])
     for text, folded in blocks:
         if size + utf16_len(text) + 2 > TELEGRAM_TEXT_LIMIT and len(current) > 1:
@@ -147,25 +233,27 @@ def card_messages(call: WaitingCall, t: Translator, ttl: float) -> list[Rendered
         size += utf16_len(text)
     if current:
         messages.append(_rendered(current))
-    card = _joined([(title + "\n\n", False)], t, minutes,
-                   arguments=t("tool_details_above"))
+    card = _joined([(title + "\n\n", False)], body, arguments=above)
     return [*messages, card]
 
 
 async def post_card(
-    outbox: Outbox, target: Target, call: WaitingCall, t: Translator, ttl: float
+    outbox: Outbox, target: Target, call: WaitingCall, t: Translator, ttl: float, *,
+    approval: bool = False,
 ) -> int | None:
-    """Send a call's confirmation: the messages holding its long values first, then the card
-    with the buttons; the card's message id, or None when any of them was not delivered (no
-    buttons under a card whose details are missing)."""
+    """Send a call's confirmation (`approval`: its approvers' card): the messages holding
+    its long values first, then the card with the buttons; the card's message id, or None
+    when any of them was not delivered (no buttons under a card whose details are
+    missing)."""
     chat_id = target.chat.chat_id
-    *details, card = card_messages(call, t, ttl)
+    *details, card = (approval_messages if approval else card_messages)(call, t, ttl)
     sent = None
     for index, shown in enumerate([*details, card]):
         method = SendMessage(
             chat_id=chat_id,
             **shown.send_kwargs(),  # type: ignore[arg-type]
-            reply_markup=card_keyboard(call.id, t) if shown is card else None,
+            reply_markup=card_keyboard(call.id, t, approval=approval) if shown is card
+            else None,
             message_thread_id=target.thread_id,
             reply_parameters=(
                 ReplyParameters(message_id=target.reply_to, allow_sending_without_reply=True)
@@ -180,14 +268,22 @@ async def post_card(
     return sent.message_id if sent is not None else None
 
 
-def card_keyboard(call_id: int, t: Translator) -> InlineKeyboardMarkup:
-    """Exactly two buttons: the first confirms, the second cancels."""
+def card_keyboard(call_id: int, t: Translator, *, approval: bool = False) -> InlineKeyboardMarkup:
+    """Exactly two buttons: the first confirms (approves), the second cancels (denies)."""
+    yes, no = ("tool_approve_button", "tool_deny_button") if approval else (
+        "tool_confirm_button", "tool_cancel_button")
     return InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text=t("tool_confirm_button"),
-                             callback_data=f"{PREFIX}{CONFIRM}:{call_id}"),
-        InlineKeyboardButton(text=t("tool_cancel_button"),
-                             callback_data=f"{PREFIX}{CANCEL}:{call_id}"),
+        InlineKeyboardButton(text=t(yes), callback_data=f"{PREFIX}{CONFIRM}:{call_id}"),
+        InlineKeyboardButton(text=t(no), callback_data=f"{PREFIX}{CANCEL}:{call_id}"),
     ]])
+
+
+def approvers_text(approvers: str, t: Translator) -> str:
+    """Who approves, as the asker is told (`group:NAME`, `chat:ID`)."""
+    kind, _, value = approvers.partition(":")
+    if kind == "group":
+        return t("tool_approvers_group", group=value)
+    return t("tool_approvers_chat")
 
 
 def parse(data: str) -> tuple[bool, int] | None:
@@ -265,13 +361,13 @@ def _rendered(parts: list[tuple[str, bool]]) -> RenderedText:
 
 
 def _joined(
-    parts: list[tuple[str, bool]], t: Translator, minutes: int, *, arguments: str = ""
+    parts: list[tuple[str, bool]], body: Callable[[str], str], *, arguments: str = ""
 ) -> RenderedText:
     """The card's text: its parts, then `arguments` (when they are not among the parts) and
-    what the buttons do (tool_confirm_body)."""
+    what the buttons do (`body`)."""
     head = _rendered(parts)
-    body = t("tool_confirm_body", arguments=arguments, minutes=minutes)
-    return RenderedText(head.text + ("\n\n" if arguments else "") + body, head.entities)
+    return RenderedText(head.text + ("\n\n" if arguments else "") + body(arguments),
+                        head.entities)
 
 
 class ToolCards(BotService):
@@ -320,10 +416,57 @@ class ToolCards(BotService):
         tools = self.tools
         ttl = tools.settings.confirm_ttl if tools is not None else 600.0
         for call in waiting_calls(result):
+            if call.approvers and tools is not None:
+                await self._ask_approvers(tools, target, call, t)
+                continue
             card = await post_card(self.outbox, target, call, t, ttl)
             if card is not None and tools is not None:
                 self._keep(tools.note_card(call.id, card))
         return ids
+
+    async def _ask_approvers(
+        self, tools: ToolLoop, target: Target, call: WaitingCall, t: Translator
+    ) -> None:
+        """The card goes to the approvers, not the asker: privately to each signed-in member
+        of the group but the asker, or to the named chat; the asker is told who decides (or,
+        when nobody can be asked, that the request is withdrawn: it expires at once)."""
+        kind, _, value = call.approvers.partition(":")
+        chats: list[int] = []
+        if kind == "group" and tools.directory is not None:
+            chats = [member for member in await tools.directory.members(value)
+                     if member != call.user_id]
+        elif kind == "chat":
+            chats = [int(value)]
+        languages = await tools.languages(chats)
+        ttl = tools.settings.approval_expire
+        posted: list[tuple[int, int]] = []
+        for chat_id in chats:
+            reader = Translator.for_code(languages.get(chat_id))
+            card = await post_card(self.outbox, Target(ChatRef(chat_id, "private")), call,
+                                   reader, ttl, approval=True)
+            if card is not None:
+                posted.append((chat_id, card))
+        what = what_of(call, t)
+        who = approvers_text(call.approvers, t)
+        if posted:
+            await tools.note_approval_cards(call.id, posted)
+            log.info("tool call %s (%s) of user %s: sent to %d approver card(s) (%s)",
+                     call.id, call.name, call.user_id, len(posted), call.approvers)
+            text = t("tool_approval_sent", what=what, approvers=who)
+        else:
+            log.warning("tool call %s (%s): no approver (%s) could be asked: withdrawn",
+                        call.id, call.name, call.approvers)
+            await tools.unreachable(call.id)
+            text = t("tool_approval_nobody", what=what, approvers=who)
+        await self.tell(target.chat.chat_id, text, thread_id=target.thread_id)
+
+    async def tell(self, chat_id: int, text: str, *, thread_id: int | None = None) -> None:
+        """One line in a chat (nothing is lost if it fails)."""
+        try:
+            await self.outbox.call(chat_id, SendMessage(chat_id=chat_id, text=text,
+                                                        message_thread_id=thread_id))
+        except (TelegramAPIError, OutboxError) as exc:
+            log.warning("chat %s: a line of the tools was not delivered: %s", chat_id, exc)
 
     def superseded(self, chat_id: int, cards: list[int]) -> None:
         """A new message declined the calls these cards asked about: their buttons go."""

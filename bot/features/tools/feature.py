@@ -42,7 +42,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     from bot.features.tools.build import build_tool_loop, start_toolbox_of
     from bot.features.tools.toolbox import Toolbox
     from bot.features.tools.turn import ToolsFeature
-    from bot.plugin.offers import CallLines, CallsOfAnswer, PersonState
+    from bot.plugin.offers import CallLines, CallsOfAnswer, EmployeeDirectory, PersonState
 
     toolbox = built.need(Toolbox, by="tools")
     ground.stack.push_async_callback(toolbox.close)
@@ -56,6 +56,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
         daily_tokens=settings.daily_token_limit,
         desk_state=person.read if person is not None else None,
         on_superseded=ground.front.superseded,
+        directory=built.find(EmployeeDirectory),
     )
     built.add("tools", tools)
     built.add("tools", CallsOfAnswer(calls_of_answer))

@@ -36,7 +36,13 @@ from bot.features.tools.secrets import SecretScrubber, header_secrets, url_secre
 from bot.features.tools.signing import RequestSigner
 from bot.features.tools.toolsfile import HttpAction
 from bot.features.tools.urlpath import fill_path
-from bot.plugin.extending import ToolContext, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.plugin.extending import (
+    ToolContext,
+    ToolDefinition,
+    ToolOutcome,
+    ToolRunResult,
+    approvers_of,
+)
 from bot.plugin.models import ssl_context
 
 logger = logging.getLogger(__name__)
@@ -85,7 +91,7 @@ class HttpActionSource:
                 name=action.name,
                 description=action.description,
                 parameters=action.parameters,
-                confirm=action.confirm,
+                confirm=action.confirm or action.approvers not in (None, ""),
                 admins_only=action.admins_only,
                 writes=action.method != "GET",
                 source=self.name,
@@ -93,6 +99,8 @@ class HttpActionSource:
                 business=action.business,
                 title=action.title,
                 title_ru=action.title_ru,
+                groups=tuple(group.strip() for group in action.groups),
+                approvers=approvers_of(action.approvers),
             )
             for action in actions
         )

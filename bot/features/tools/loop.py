@@ -60,7 +60,15 @@ from bot.features.tools.turns import (
     ToolTurns,
     rounds_of,
 )
-from bot.plugin.conversation import ChatRef, Speaker, TurnResult, TurnState, relinquished
+from bot.plugin.conversation import (
+    ChatRef,
+    Employee,
+    Speaker,
+    TurnResult,
+    TurnState,
+    relinquished,
+)
+from bot.plugin.helpers import wall_now
 from bot.plugin.models import (
     ChatMessage,
     ChatModel,
@@ -73,6 +81,7 @@ from bot.plugin.models import (
     ToolResult,
     Usage,
 )
+from bot.plugin.offers import EmployeeDirectory
 from bot.plugin.prompting import model_base_name
 from bot.plugin.storage import UsageRepository
 
@@ -98,6 +107,18 @@ def offered_in(chat: ChatRef, definition: ToolDefinition) -> bool:
     return True
 
 
+def for_members(definition: ToolDefinition, chat: ChatRef, employee: Employee | None) -> bool:
+    """Whether a tool limited to groups (`ToolDefinition.groups`) may be offered and run for
+    `employee` in `chat`: a member of one of them, signed in, in a private chat. In a group
+    chat everyone reads the answer, so such a tool is not offered there (as the knowledge
+    base reads only open documents there)."""
+    if not definition.groups:
+        return True
+    if chat.type != "private" or employee is None:
+        return False
+    return not employee.groups.isdisjoint(definition.groups)
+
+
 def unknown_tool(name: str) -> str:
     return f"error: no tool named {name!r}"
 
@@ -112,9 +133,11 @@ class ToolLoop(ToolTurns):
         model: ChatModel,
         desk_state: Callable[[int], Awaitable[str | None]] | None = None,
         on_superseded: Callable[[int, list[int]], None] | None = None,
+        directory: EmployeeDirectory | None = None,
     ) -> None:
         super().__init__(toolbox=toolbox, settings=settings, sessionmaker=sessionmaker,
-                         desk_state=desk_state, on_superseded=on_superseded)
+                         desk_state=desk_state, on_superseded=on_superseded,
+                         directory=directory)
         self._model = model
 
     def waiting(self, result: TurnResult) -> tuple[WaitingCall, ...]:
@@ -136,7 +159,7 @@ class ToolLoop(ToolTurns):
         return tuple(
             Tool(d.name, d.description, dict(d.parameters))
             for d in self.toolbox.offered(is_admin=speaker.is_admin)
-            if offered_in(chat, d)
+            if offered_in(chat, d) and for_members(d, chat, speaker.employee)
         )
 
     # -- history ---------------------------------------------------------------------------
@@ -206,7 +229,7 @@ class ToolLoop(ToolTurns):
         rounds = rounds_of(stored)
         for round_ in rounds:
             if round_.waiting():
-                state.waiting, turn.waits_for_press = self._waiting(round_), True
+                state.waiting, turn.waits_for_press = await self._waiting_of(turn, round_), True
                 yield Snapshot(joined(shown, round_.preface), CompletionStatus.TOOL_CALLS, usage)
                 return
             if not round_.settled():
@@ -253,7 +276,7 @@ class ToolLoop(ToolTurns):
                 return
             round_ = await self._store(turn, number, last.tool_calls, text)
             if round_.waiting():
-                state.waiting, turn.waits_for_press = self._waiting(round_), True
+                state.waiting, turn.waits_for_press = await self._waiting_of(turn, round_), True
                 yield Snapshot(joined(shown, text), CompletionStatus.TOOL_CALLS, usage,
                                tool_calls=last.tool_calls)
                 return
@@ -262,6 +285,10 @@ class ToolLoop(ToolTurns):
             exchange.extend(self._exchange(round_, with_preface=True))
             shown = joined(shown, text)
             number += 1
+
+    async def _waiting_of(self, turn: TurnState, round_: Round) -> tuple[WaitingCall, ...]:
+        return await self._waiting(round_, asker=turn.speaker.display_name,
+                                   why=turn.question.text)
 
     def _budgeted(self, turn: TurnState) -> bool:
         return self.settings.daily_tokens > 0 and not turn.speaker.is_admin
@@ -282,21 +309,28 @@ class ToolLoop(ToolTurns):
         unknown = set()
         for position, call in enumerate(calls):
             definition = self.toolbox.declared(call.name)
-            if definition is None or not offered_in(turn.chat, definition):
+            if definition is None or not offered_in(turn.chat, definition) or not (
+                    for_members(definition, turn.chat, turn.speaker.employee)):
                 unknown.add(position)  # a tool not offered here is refused like an unknown
             new.append(NewToolCall(
                 number, position, call.name, call.arguments, call.id,
                 preface=preface or None if position == 0 else None,
                 writes=definition.writes if definition else True,
                 confirm=definition.confirm if position not in unknown and definition else False,
+                approvers=definition.approvers if position not in unknown and definition
+                else "",
             ))
-        start = not any(call.confirm for call in new)
+        start = not any(call.confirm or call.approvers for call in new)
+        settings = self.settings
         async with self._sessionmaker() as session:
             repo = ToolCallRepository(session)
             rows = await repo.add_round(
                 question_id=turn.question_id, answer_id=turn.answer_id,
                 chat_id=turn.chat.chat_id, user_id=turn.speaker.user_id, calls=new,
-                confirm_ttl=dt.timedelta(seconds=self.settings.confirm_ttl), start=start,
+                confirm_ttl=dt.timedelta(seconds=settings.confirm_ttl), start=start,
+                approval_ttl=dt.timedelta(seconds=settings.approval_expire),
+                approval_remind=dt.timedelta(seconds=settings.approval_remind),
+                now=wall_now(),
             )
             for row in rows:
                 if row.position in unknown:
@@ -359,7 +393,17 @@ class ToolLoop(ToolTurns):
         # Decided again from the declaration, never from the row alone: a tool unknown now is
         # refused, and one declared `confirm` runs only after a person's press.
         declared = self.toolbox.declared(call.name)
-        if declared is None or not offered_in(turn.chat, declared):
+        employee = turn.speaker.employee
+        if self.directory is not None and ((declared is not None and declared.groups)
+                                           or employee is None):
+            # Who the asker is now (a sign-out since counts), and for a turn carried on
+            # without an update (a press, an approval), who they are at all.
+            employee = await self.directory.employee(call.user_id)
+            if employee is not None:
+                ctx = dataclasses.replace(ctx, email=employee.email,
+                                          groups=tuple(sorted(employee.groups)))
+        if declared is None or not offered_in(turn.chat, declared) or not (
+                for_members(declared, turn.chat, employee)):
             logger.info("tool %s is not known here: the call is refused", call.name)
             return ToolRunResult(ToolOutcome.ERROR, unknown_tool(call.name), "unknown tool"), 0
         if declared.confirm and call.decided_by is None:

@@ -18,7 +18,7 @@ import jsonschema
 from bot.features.tools.pinning import PinnedTools, clean_schema, clean_text, definition_of
 from bot.features.tools.schema import ArgumentCheck
 from bot.features.tools.toolsfile import McpServer
-from bot.plugin.extending import NAME_PATTERN, ToolDefinition
+from bot.plugin.extending import NAME_PATTERN, ToolDefinition, approvers_of
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ def declared(spec: McpServer, source: str, name: str, description: str = "",
         confirm=confirm, writes=confirm,
         admins_only=admins if isinstance(admins, bool) else name in admins,
         source=source, timeout_s=spec.timeout_s, business=business,
+        groups=tuple(group.strip() for group in spec.groups),
+        approvers=approvers_of(spec.approvers) if confirm else "",
     )
 
 

@@ -11,13 +11,13 @@ import logging
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import EditMessageReplyMarkup, EditMessageText
-from aiogram.types import CallbackQuery, Message, MessageEntity
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
+from aiogram.types import CallbackQuery, Message, MessageEntity, ReplyParameters
 
 from bot.features.tools.cards import PREFIX, parse
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turns import Decision, DecisionKind
-from bot.plugin.conversation import ChatRef, Speaker
+from bot.plugin.conversation import ChatRef, Employee, Speaker
 from bot.plugin.storage import Chat, User, UserRole
 from bot.plugin.telegram import BotRun, BotService, Deps, OutboxError, Target, Ticket, Translator
 
@@ -27,6 +27,13 @@ NOTES = {
     DecisionKind.CONFIRMED: ("✅", "tool_confirmed"),
     DecisionKind.DECLINED: ("✖", "tool_cancelled"),
     DecisionKind.EXPIRED: ("⌛", "tool_expired"),
+}
+# Presses that change nothing, each told to the presser alone.
+REFUSED = {
+    DecisionKind.NOT_YOURS: "tool_not_yours",
+    DecisionKind.ELSEWHERE: "tool_not_this_card",
+    DecisionKind.NOT_APPROVER: "tool_not_approver",
+    DecisionKind.OWN_REQUEST: "tool_own_request",
 }
 
 
@@ -38,9 +45,11 @@ class ToolPresses:
         self.tools = tools
 
     async def handle(
-        self, query: CallbackQuery, deps: Deps, t: Translator, is_admin: bool = False
+        self, query: CallbackQuery, deps: Deps, t: Translator, is_admin: bool = False,
+        employee: Employee | None = None,
     ) -> None:
-        await handle_tool_press(query, deps, t, self.tools, is_admin=is_admin)
+        await handle_tool_press(query, deps, t, self.tools, is_admin=is_admin,
+                                employee=employee)
 
     def build_router(self) -> Router:
         router = Router(name=__name__)
@@ -50,10 +59,11 @@ class ToolPresses:
 
 async def handle_tool_press(
     query: CallbackQuery, deps: Deps, t: Translator, tools: ToolLoop | None, *,
-    is_admin: bool = False,
+    is_admin: bool = False, employee: Employee | None = None,
 ) -> None:
-    """`is_admin`: the press's own decision (the Principal's): only the asker may press, so
-    the turn carried on is theirs."""
+    """`is_admin`, `employee`: the press's own decision (the Principal's): only the asker
+    may press a confirmation, so the turn carried on is theirs. A request someone else
+    approves goes on as its asker's, in their chat."""
     parsed = parse(query.data or "")
     message = query.message
     if parsed is None or tools is None or message is None:
@@ -67,10 +77,13 @@ async def handle_tool_press(
         decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id,
                                       card=(chat.id, message.message_id))
         log.info("tool call %s in chat %s: %s", call_id, chat.id, decision.kind.value)
-        if decision.kind in (DecisionKind.NOT_YOURS, DecisionKind.ELSEWHERE):
+        if decision.approvers and decision.kind not in REFUSED:
+            ticket.release()  # the turn goes on in the asker's chat, not this one
+            await _approval_decided(deps, tools, decision, query, t)
+            return
+        if decision.kind in REFUSED:
             # For the presser alone (in a group, an ephemeral message); the card untouched.
-            key = "tool_not_yours" if decision.kind is DecisionKind.NOT_YOURS else (
-                "tool_not_this_card")
+            key = REFUSED[decision.kind]
             if deps.notices is not None:
                 await deps.notices.answer_press(query, t(key))
             else:
@@ -94,7 +107,8 @@ async def handle_tool_press(
                 thread_id=thread if isinstance(message, Message) and message.is_topic_message
                 else None,
             )
-            who = Speaker(user.id, user.full_name, user.language_code, is_admin=is_admin)
+            who = Speaker(user.id, user.full_name, user.language_code, is_admin=is_admin,
+                          employee=employee)
             await _carry_on(deps, tools, ticket, target, who, t, decision.answer_id)
     finally:
         ticket.release()  # a no-op once a job was submitted
@@ -115,6 +129,30 @@ async def _carry_on(
                 deps.replicas.offer(target.chat.chat_id)
             return
     deps.answers.submit_continue(ticket, target, who, t, answer_id)
+
+
+async def _note_card(
+    deps: Deps, chat_id: int, message_id: int, mark: str, key: str, who: str = "",
+    *, what: str = "",
+) -> None:
+    """An approvers' card (in its reader's language, in another chat than the asker's)
+    loses its buttons, and a note under it says what happened."""
+    reader = await _reader(deps, chat_id)
+    try:
+        await deps.outbox.call(chat_id, EditMessageReplyMarkup(
+            chat_id=chat_id, message_id=message_id, reply_markup=None))
+    except (TelegramAPIError, OutboxError) as exc:
+        log.info("chat %s: the approvers' card %s keeps its buttons: %s", chat_id,
+                 message_id, exc)
+    await _tell(deps, chat_id, f"{mark}{reader(key, who=who, what=what)}", reply_to=message_id)
+
+
+async def _reader(deps: Deps, chat_id: int) -> Translator:
+    """The language of a private chat's user (a card sent to an approver is in theirs)."""
+    async with deps.sessionmaker() as session:
+        user = await session.get(User, chat_id)
+        await session.commit()
+    return Translator.for_code(user.language if user is not None else None)
 
 
 async def _close_card(
@@ -138,6 +176,80 @@ async def _close_card(
                  chat_id, message_id, exc)
 
 
+async def _approval_decided(
+    deps: Deps, tools: ToolLoop, decision: Decision, query: CallbackQuery, t: Translator
+) -> None:
+    """An approver's press on a request: the first decision closes every approvers' card
+    (saying who decided), the asker is told in their chat and their turn goes on there (the
+    action runs, or the model hears it was denied); a later press only hears who decided."""
+    if decision.kind is DecisionKind.ALREADY:
+        await query.answer(t("tool_decided_by", who=decision.by_name or "?"))
+        return
+    if decision.kind is DecisionKind.EXPIRED:
+        await query.answer(t("tool_approval_expired"))
+        return  # the sweep closes the cards, tells the asker and carries the turn on
+    approved = decision.kind is DecisionKind.CONFIRMED
+    who = decision.by_name or query.from_user.full_name
+    key = "tool_approved_by" if approved else "tool_denied_by"
+    await query.answer(t(key, who=who))
+    mark = "✅" if approved else "✖"
+    for card_chat, message_id in decision.cards:
+        await _note_card(deps, card_chat, message_id, f"{mark} ", key, who)
+    stored = await _stored(deps, tools, decision)
+    if stored is None:
+        return
+    chat, asker_t, speaker = stored
+    what = _what(tools, decision.name, asker_t)
+    told = "tool_request_approved" if approved else "tool_request_denied"
+    await _tell(deps, chat.id, asker_t(told, what=what, who=who))
+    if decision.ready and decision.answer_id is not None:
+        target = Target(ChatRef(chat.id, chat.type,
+                                chat.title if chat.type != "private" else None))
+        ticket = deps.queues.take(chat.id)
+        try:
+            await _carry_on(deps, tools, ticket, target, speaker, asker_t, decision.answer_id)
+        finally:
+            ticket.release()
+
+
+def _what(tools: ToolLoop, name: str, t: Translator) -> str:
+    definition = tools.toolbox.declared(name)
+    return definition.title_in(t.language) if definition is not None else name
+
+
+async def _stored(
+    deps: Deps, tools: ToolLoop, tools_decision: Decision
+) -> tuple[Chat, Translator, Speaker] | None:
+    """The asker's chat, language and speaker, as stored (no update carries this turn on:
+    the asker is judged again by the one rule, and who they are read now)."""
+    async with deps.sessionmaker() as session:
+        chat = await session.get(Chat, tools_decision.chat_id)
+        user = await session.get(User, tools_decision.user_id)
+        await session.commit()
+    if chat is None:
+        return None  # erased meanwhile
+    t = Translator.for_code(user.language if user else None)
+    admin = deps.policy.is_admin(tools_decision.user_id,
+                                 stored_admin=user is not None and user.role == UserRole.ADMIN)
+    employee = None
+    if tools.directory is not None:
+        employee = await tools.directory.employee(tools_decision.user_id)
+    speaker = Speaker(tools_decision.user_id, user.first_name if user else "",
+                      user.language if user else None, is_admin=admin, employee=employee)
+    return chat, t, speaker
+
+
+async def _tell(deps: Deps, chat_id: int, text: str, *, reply_to: int | None = None) -> None:
+    reply = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+             if reply_to is not None else None)
+    try:
+        await deps.outbox.call(chat_id, SendMessage(chat_id=chat_id, text=text,
+                                                    reply_parameters=reply))
+    except (TelegramAPIError, OutboxError) as exc:
+        log.warning("chat %s: a line about a tool request was not delivered: %s",
+                    chat_id, exc)
+
+
 class ToolExpiry(BotService):
     """Confirmations nobody pressed in time expire, and their turns go on, checked every
     quarter of TOOLS_CONFIRM_TTL (at most every 30 s)."""
@@ -148,37 +260,60 @@ class ToolExpiry(BotService):
 
     async def ready(self, run: BotRun) -> None:
         if self.tools.toolbox:
-            interval = min(30.0, max(0.05, self.tools.settings.confirm_ttl / 4))
+            settings = self.tools.settings
+            interval = min(30.0, max(0.05, min(settings.confirm_ttl, settings.approval_remind,
+                                               settings.approval_expire) / 4))
             run.spawn(expire_forever(self.deps, self.tools, interval), "tool-expiry")
 
 
 async def expire_forever(deps: Deps, tools: ToolLoop, interval: float) -> None:
-    """Every `interval` seconds: confirmations nobody pressed in time expire, and their turns
-    go on (the model is told, and answers)."""
+    """Every `interval` seconds: the approvers of requests due a reminder are reminded, and
+    confirmations and requests nobody decided in time expire, and their turns go on (the
+    model is told, and answers). What is due is stored (`remind_at`, `expires_at`), so a
+    restart loses none of it, and each is taken once among the replicas."""
     while True:
         await asyncio.sleep(interval)
         try:
+            for reminder in await tools.remind_due():
+                await _remind(deps, tools, reminder)
             for decision in await tools.expire_due():
                 await _carry_on_expired(deps, tools, decision)
         except Exception:
             log.exception("the sweep of expired confirmations failed; retrying")
 
 
+async def _remind(deps: Deps, tools: ToolLoop, reminder: Decision) -> None:
+    """Each approvers' card of a request still waiting gets a reminder under it."""
+    asker = ""
+    if tools.directory is not None:
+        asker = await tools.directory.shown(reminder.user_id)
+    if not asker:
+        async with deps.sessionmaker() as session:
+            user = await session.get(User, reminder.user_id)
+            await session.commit()
+        asker = user.first_name if user is not None else str(reminder.user_id)
+    log.info("tool call %s (%s): its approvers are reminded", reminder.call_id, reminder.name)
+    for card_chat, message_id in reminder.cards:
+        reader = await _reader(deps, card_chat)
+        await _tell(deps, card_chat, reader("tool_approval_reminder", who=asker,
+                                            what=_what(tools, reminder.name, reader)),
+                    reply_to=message_id)
+
+
 async def _carry_on_expired(deps: Deps, tools: ToolLoop, decision: Decision) -> None:
-    async with deps.sessionmaker() as session:
-        chat = await session.get(Chat, decision.chat_id)
-        user = await session.get(User, decision.user_id)
-        await session.commit()
-    if chat is None or decision.answer_id is None:
+    stored = await _stored(deps, tools, decision)
+    if stored is None:
         return  # erased meanwhile
-    t = Translator.for_code(user.language if user else None)
+    chat, t, speaker = stored
     if decision.message_id is not None:
         await _close_card(deps, chat.id, decision.message_id, None, "")
+    if decision.approvers and decision.cards:  # (no cards: the asker was told at once)
+        for card_chat, message_id in decision.cards:
+            await _note_card(deps, card_chat, message_id, "⌛ ", "tool_approval_expired")
+        await _tell(deps, chat.id, t("tool_request_expired",
+                                     what=_what(tools, decision.name, t)))
+    if not decision.ready or decision.answer_id is None:
+        return
     ticket = deps.queues.take(chat.id)
-    name = user.first_name if user else ""
     target = Target(ChatRef(chat.id, chat.type, chat.title if chat.type != "private" else None))
-    # No update carries this turn on: its asker is judged again by the one rule.
-    admin = deps.policy.is_admin(decision.user_id,
-                                 stored_admin=user is not None and user.role == UserRole.ADMIN)
-    speaker = Speaker(decision.user_id, name, user.language if user else None, is_admin=admin)
     await _carry_on(deps, tools, ticket, target, speaker, t, decision.answer_id)

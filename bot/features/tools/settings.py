@@ -21,6 +21,11 @@ class ToolsSettings(Section):
     max_rounds: int = Field(default=6, ge=1, le=50, validation_alias="TOOLS_MAX_ROUNDS")
     # Seconds a confirmation waits for the user's press before the call expires.
     confirm_ttl: float = Field(default=600.0, gt=0, validation_alias="TOOLS_CONFIRM_TTL")
+    # Seconds a request that someone else approves (a tool's `approvers`) waits before its
+    # approvers are reminded (4 hours), and before it expires (3 days); then the model is told.
+    approval_remind: float = Field(default=4 * 3600.0, gt=0, validation_alias="APPROVAL_REMIND")
+    approval_expire: float = Field(default=3 * 86400.0, gt=0,
+                                   validation_alias="APPROVAL_EXPIRE")
     # Characters of one tool result given to the model (the rest is cut, and it is told so).
     result_chars: int = Field(default=4000, ge=200, le=100_000,
                               validation_alias="TOOLS_RESULT_CHARS")

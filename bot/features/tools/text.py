@@ -9,7 +9,9 @@ from bot.features.tools.storage.models import ToolCall as StoredCall
 from bot.features.tools.storage.models import ToolCallState
 from bot.features.tools.turns import (
     DECLINED_TEXT,
+    DENIED_TEXT,
     EXPIRED_TEXT,
+    UNAPPROVED_TEXT,
     Round,
 )
 from bot.plugin.models import ChatMessage, CompletionStatus, Role, Snapshot, ToolCall, Usage
@@ -68,9 +70,9 @@ def result_text(call: StoredCall) -> str:
     if call.result is not None:
         return call.result
     if call.state is ToolCallState.EXPIRED:
-        return EXPIRED_TEXT
+        return UNAPPROVED_TEXT if call.approvers else EXPIRED_TEXT
     if call.state is ToolCallState.DECLINED:
-        return DECLINED_TEXT
+        return DENIED_TEXT if call.approvers else DECLINED_TEXT
     return "error: no result"
 
 

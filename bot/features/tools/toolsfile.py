@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.features.tools.schema import SchemaError, check_parameters
 from bot.features.tools.urlpath import placeholders_outside_path
-from bot.plugin.extending import NAME_PATTERN, NAME_RULE
+from bot.plugin.extending import NAME_PATTERN, NAME_RULE, approvers_of
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Headers fmbot sets itself: a file cannot set them (the identity must come from Telegram).
@@ -60,6 +60,10 @@ class HttpAction(_Strict):
     # The action named on the confirmation card, in English and Russian (default: the name).
     title: Annotated[str, Field(max_length=100)] = ""
     title_ru: Annotated[str, Field(max_length=100)] = ""
+    # Offered to, and run for, the signed-in members of these company groups alone (issue 81).
+    groups: list[str] = Field(default_factory=list)
+    # Who decides each call instead of the asker: "group:NAME" or a chat id (docs/helpdesk.md).
+    approvers: str | int | None = None
 
     @field_validator("method", mode="before")
     @classmethod
@@ -91,6 +95,10 @@ class McpServer(_Strict):
     timeout_s: Seconds = 10.0
     # Over HTTP: sign every request with TOOLS_SIGNING_SECRET / TOOLS_SIGNING_KEY (RFC 9421).
     sign: bool = False
+    # Every tool of this server is offered to, and run for, these groups' members alone.
+    groups: list[str] = Field(default_factory=list)
+    # Who decides the calls of the tools in confirm instead of the asker.
+    approvers: str | int | None = None
 
 
 class ToolsFile(_Strict):
@@ -210,6 +218,25 @@ def _check_http(label: str, actions: list[HttpAction]) -> None:
                     "in parameters.required"
                 )
         _check_headers(where, action.headers)
+        _check_groups(where, action.groups)
+        approvers = _check_approvers(where, action.approvers)
+        if approvers and action.business:
+            raise ToolsFileError(f"{where}: business = true is for read-only actions, and one "
+                                 "with approvers waits for a press: remove one of them")
+
+
+def _check_groups(where: str, groups: list[str]) -> None:
+    for group in groups:
+        if not group.strip():
+            raise ToolsFileError(f"{where}: groups has an empty name: list the company "
+                                 'groups by name, e.g. groups = ["it-admins"]')
+
+
+def _check_approvers(where: str, approvers: str | int | None) -> str:
+    try:
+        return approvers_of(approvers)
+    except ValueError as exc:
+        raise ToolsFileError(f"{where}: {exc}") from None
 
 
 def _check_headers(where: str, headers: Mapping[str, str]) -> None:
@@ -245,6 +272,10 @@ def _check_mcp(label: str, servers: Mapping[str, McpServer]) -> None:
         if server.command is not None and server.headers:
             raise ToolsFileError(f"{where}: headers are for a url server; a stdio server "
                                  "(command) takes env")
+        _check_groups(where, server.groups)
+        if _check_approvers(where, server.approvers) and not server.confirm:
+            raise ToolsFileError(f"{where}: approvers decide the calls of the tools in "
+                                 "confirm, and confirm lists none: list those tools there")
         allowed = set(server.tools) if server.tools is not None else None
         listed = list(server.confirm) + list(server.business)
         if isinstance(server.admins_only, list):

@@ -24,6 +24,12 @@ class WaitingCall:
     expires_at: dt.datetime | None
     # The action's name for the person, by language ("en", "ru"); see ToolDefinition.title.
     titles: Mapping[str, str] = field(default_factory=dict)
+    # Who decides it instead of the asker ("group:NAME", "chat:ID"; "": the asker), who asks
+    # (their id, and as their approvers' card names them) and why (their question, bounded).
+    approvers: str = ""
+    user_id: int = 0
+    asker: str = ""
+    why: str = ""
 
 
 @dataclass(slots=True)

@@ -11,7 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.tools import Toolbox
@@ -21,15 +23,24 @@ from bot.features.tools.storage.models import ToolCallState
 from bot.features.tools.turnpart import WaitingCall
 from bot.plugin.asker import Asker
 from bot.plugin.conversation import Question
-from bot.plugin.storage import Message
+from bot.plugin.helpers import wall_now
+from bot.plugin.storage import Message, User
+
+if TYPE_CHECKING:
+    from bot.plugin.offers import EmployeeDirectory
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOOL_MODELS = frozenset({"yandexgpt", "llama", "qwen3-235b-a22b-fp8", "gemma-3-27b-it"})
 DECLINED_TEXT = "declined: the user declined this action; it was not run."
 EXPIRED_TEXT = "expired: the user did not confirm in time; the action was not run."
+DENIED_TEXT = "denied: an approver denied this request; the action was not run."
+UNAPPROVED_TEXT = ("expired: no approver decided this request in time; the action was not "
+                   "run.")
 SUPERSEDED_TEXT = "declined: the user sent a new message instead; the action was not run."
 RESET_TEXT = "declined: the conversation was reset; the action was not run."
+# How much of the asker's question an approvers' card shows (why they ask).
+WHY_CHARS = 500
 # States whose calls still have to run when a turn goes on.
 TO_RUN = frozenset({ToolCallState.PENDING, ToolCallState.CONFIRMED, ToolCallState.RUNNING})
 
@@ -47,6 +58,10 @@ class ToolLoopSettings:
     # TOOLS_CALLS_PER_USER_HOUR / TOOLS_WRITES_PER_USER_DAY (0 = none; admins exempt).
     calls_per_user_hour: int = 60
     writes_per_user_day: int = 20
+    # APPROVAL_REMIND / APPROVAL_EXPIRE: a call that someone else approves reminds them, then
+    # expires (seconds).
+    approval_remind: float = 4 * 3600.0
+    approval_expire: float = 3 * 86400.0
 
 
 class DecisionKind(StrEnum):
@@ -57,6 +72,8 @@ class DecisionKind(StrEnum):
     NOT_YOURS = "not_yours"  # someone else in a group pressed it: nothing happens
     ELSEWHERE = "elsewhere"  # not pressed on the call's own card (another chat or message)
     GONE = "gone"  # no such call (erased)
+    NOT_APPROVER = "not_approver"  # a call someone else approves, pressed by a non-approver
+    OWN_REQUEST = "own_request"  # the asker pressed the approvers' card of their own request
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +88,12 @@ class Decision:
     name: str = ""
     ready: bool = False
     message_id: int | None = None  # the confirmation card (when known)
+    # A call someone else approves: who (its `approvers`), the approver who decided, as named
+    # for others, the approvers' cards (chat, message) and the call's id.
+    approvers: str = ""
+    by_name: str = ""
+    cards: tuple[tuple[int, int], ...] = ()
+    call_id: int = 0
 
 
 @dataclass(slots=True)
@@ -101,8 +124,12 @@ class ToolTurns:
         sessionmaker: async_sessionmaker[AsyncSession],
         desk_state: Callable[[int], Awaitable[str | None]] | None = None,
         on_superseded: Callable[[int, list[int]], None] | None = None,
+        directory: EmployeeDirectory | None = None,
     ) -> None:
         self.toolbox = toolbox
+        # Who the employees are (the identity feature's offer; None: no sign-in): the tools'
+        # groups and approvers are judged by it.
+        self.directory = directory
         self.settings = settings
         self._sessionmaker = sessionmaker
         # Who asks, as the tools see it (the same as the App's context providers do).
@@ -128,6 +155,12 @@ class ToolTurns:
                         "a new message" if user_id is not None else "/reset")
         if declined.cards and self.on_superseded is not None:
             self.on_superseded(chat_id, declined.cards)
+        if declined.approval_cards and self.on_superseded is not None:
+            elsewhere: dict[int, list[int]] = {}
+            for card_chat, message_id in declined.approval_cards:
+                elsewhere.setdefault(card_chat, []).append(message_id)
+            for card_chat, messages in elsewhere.items():
+                self.on_superseded(card_chat, messages)
 
     async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> list[int]:
         """The answer is about to be replaced: a resumed turn takes its calls along (returned,
@@ -191,6 +224,9 @@ class ToolTurns:
             if row is None:
                 await session.commit()
                 return Decision(DecisionKind.GONE)
+            if row.approvers:
+                await session.commit()
+                return await self._approve(row, confirmed=confirmed, by=by, card=card)
             if card is not None and (
                 card[0] != row.chat_id
                 or row.confirm_message_id not in (None, card[1])
@@ -204,9 +240,10 @@ class ToolTurns:
                 await session.commit()
                 return Decision(DecisionKind.NOT_YOURS, row.answer_id, row.chat_id,
                                 row.user_id, row.name)
-            won = await repo.decide(call_id, confirmed=confirmed, by=by)
+            now = wall_now()
+            won = await repo.decide(call_id, confirmed=confirmed, by=by, now=now)
             if not won:
-                await repo.expire()
+                await repo.expire(now)
             await session.refresh(row)  # the UPDATEs went around the loaded row
             await session.commit()
         if not won:
@@ -227,34 +264,154 @@ class ToolTurns:
         return Decision(kind, row.answer_id, row.chat_id, row.user_id, row.name,
                         ready=not others)
 
-    async def expire_due(self) -> list[Decision]:
-        """Calls nobody pressed in time become `expired`; the turns they held, with nothing
-        else waiting, are returned to be carried on (the model is told)."""
+    async def _approve(
+        self, row: StoredCall, *, confirmed: bool, by: int, card: tuple[int, int] | None
+    ) -> Decision:
+        """A press on an approvers' card: never the asker's, only an approver's (a member
+        of the group now, or someone in the named chat, on the call's own card), and the
+        first of them wins, once among all replicas (one conditional UPDATE)."""
+        def told(kind: DecisionKind, *, ready: bool = False, by_name: str = "") -> Decision:
+            return Decision(kind, row.answer_id, row.chat_id, row.user_id, row.name,
+                            ready=ready, approvers=row.approvers or "", by_name=by_name,
+                            call_id=row.id, cards=cards_of(row))
+
+        if card is not None and row.approval_cards and [card[0], card[1]] not in [
+                list(c) for c in row.approval_cards]:
+            logger.warning("tool call %s pressed on message %s in chat %s, not on one of its "
+                           "approvers' cards: ignored", row.id, card[1], card[0])
+            return told(DecisionKind.ELSEWHERE)
+        if by == row.user_id:
+            logger.info("tool call %s: its asker pressed the approvers' card: refused", row.id)
+            return told(DecisionKind.OWN_REQUEST)
+        if not await self.approves(row.approvers or "", by, card):
+            logger.info("tool call %s: user %s is not among its approvers (%s): refused",
+                        row.id, by, row.approvers)
+            return told(DecisionKind.NOT_APPROVER)
+        by_name = ""
+        if self.directory is not None:
+            by_name = await self.directory.shown(by)
+        now = wall_now()
         async with self._sessionmaker() as session:
             repo = ToolCallRepository(session)
-            expired = await repo.expire()
-            ready = []
+            won = await repo.decide(row.id, confirmed=confirmed, by=by, now=now,
+                                    by_name=by_name or None)
+            if not won:
+                await repo.expire(now)
+            fresh = await repo.get(row.id)
+            if fresh is not None:
+                await session.refresh(fresh)
+            others = await repo.waiting(row.answer_id or 0) if won else []
+            await session.commit()
+        state = fresh.state if fresh is not None else None
+        if not won:
+            if state is ToolCallState.EXPIRED:
+                return told(DecisionKind.EXPIRED)
+            shown = (fresh.decided_by_name or str(fresh.decided_by or "")) if fresh else ""
+            return told(DecisionKind.ALREADY, by_name=shown)
+        logger.info("tool call %s (%s) %s by user %s (%s)", row.id, row.name,
+                    "approved" if confirmed else "denied", by, by_name or "not signed in")
+        kind = DecisionKind.CONFIRMED if confirmed else DecisionKind.DECLINED
+        return told(kind, ready=not others, by_name=by_name)
+
+    async def approves(self, approvers: str, user_id: int,
+                       card: tuple[int, int] | None) -> bool:
+        """Whether `user_id`, pressing on `card`, is one of `approvers`: a member of the
+        group now (signed in), or someone in the named chat."""
+        kind, _, value = approvers.partition(":")
+        if kind == "group":
+            if self.directory is None:
+                return False
+            employee = await self.directory.employee(user_id)
+            return employee is not None and value in employee.groups
+        if kind == "chat":
+            return card is not None and str(card[0]) == value
+        return False
+
+    async def expire_due(self) -> list[Decision]:
+        """Calls nobody pressed in time become `expired`, each returned once (its cards are
+        closed, the asker of an approval told); `ready` on one of each turn they held when
+        nothing else of it waits: that turn is carried on (the model is told)."""
+        async with self._sessionmaker() as session:
+            repo = ToolCallRepository(session)
+            expired = await repo.expire(wall_now())
+            found = []
+            ready: set[int] = set()
             for answer_id in sorted({c.answer_id for c in expired if c.answer_id is not None}):
                 if not await repo.waiting(answer_id):
-                    call = next(c for c in expired if c.answer_id == answer_id)
-                    ready.append(Decision(DecisionKind.EXPIRED, answer_id, call.chat_id,
-                                          call.user_id, call.name, ready=True,
-                                          message_id=call.confirm_message_id))
+                    ready.add(answer_id)
+            for call in expired:
+                first = call.answer_id in ready
+                if first:
+                    ready.discard(call.answer_id or 0)
+                found.append(Decision(
+                    DecisionKind.EXPIRED, call.answer_id, call.chat_id, call.user_id,
+                    call.name, ready=first, message_id=call.confirm_message_id,
+                    approvers=call.approvers or "", call_id=call.id,
+                    cards=cards_of(call)))
             await session.commit()
-        return ready
+        return found
 
-    def _waiting(self, round_: Round) -> tuple[WaitingCall, ...]:
+    async def remind_due(self) -> list[Decision]:
+        """Requests whose approvers are due their reminder (APPROVAL_REMIND), each once."""
+        async with self._sessionmaker() as session:
+            due = await ToolCallRepository(session).remind(wall_now())
+            await session.commit()
+        return [Decision(DecisionKind.ALREADY, call.answer_id, call.chat_id, call.user_id,
+                         call.name, approvers=call.approvers or "", call_id=call.id,
+                         cards=cards_of(call))
+                for call in due]
+
+    async def languages(self, user_ids: Sequence[int]) -> dict[int, str | None]:
+        """The languages stored for these users (an approver's card is in theirs)."""
+        if not user_ids:
+            return {}
+        async with self._sessionmaker() as session:
+            rows = (await session.execute(
+                select(User.id, User.language).where(User.id.in_(list(user_ids))))).all()
+            await session.commit()
+        return {int(row[0]): row[1] for row in rows}
+
+    async def note_approval_cards(self, call_id: int, cards: list[tuple[int, int]]) -> None:
+        """Where the approvers' cards of a request are (to close them once it is decided)."""
+        try:
+            async with self._sessionmaker() as session:
+                await ToolCallRepository(session).add_approval_cards(call_id, cards)
+                await session.commit()
+        except Exception:  # bookkeeping only: a press on a card not noted still counts
+            logger.exception("could not note the approvers' cards of tool call %s", call_id)
+
+    async def unreachable(self, call_id: int) -> None:
+        """No approver could be asked: the request expires now (the sweep tells the asker
+        and the model), rather than wait days for a press that cannot come."""
+        async with self._sessionmaker() as session:
+            await ToolCallRepository(session).expire_now(call_id, wall_now())
+            await session.commit()
+
+    async def _waiting(self, round_: Round, asker: str = "",
+                       why: str = "") -> tuple[WaitingCall, ...]:
+        """What the round waits for; `asker` and `why` (the question) go on approvers'
+        cards: the asker as the company names them when signed in."""
         waiting = []
         for call in round_.calls:
             if call.state is ToolCallState.PENDING_CONFIRMATION:
-                definition = self.toolbox.get(call.name)
+                definition = self.toolbox.declared(call.name)
                 titles = ({language: definition.title_in(language) for language in ("en", "ru")}
                           if definition else {})
+                who = asker
+                if call.approvers and self.directory is not None:
+                    who = await self.directory.shown(call.user_id) or asker
                 waiting.append(WaitingCall(
                     call.id, call.name, dict(call.arguments),
                     definition.description if definition else "", call.expires_at, titles,
+                    approvers=call.approvers or "", user_id=call.user_id, asker=who,
+                    why=why[:WHY_CHARS] + ("…" if len(why) > WHY_CHARS else ""),
                 ))
         return tuple(waiting)
+
+
+def cards_of(call: StoredCall) -> tuple[tuple[int, int], ...]:
+    """The approvers' cards of a call, (chat, message) each."""
+    return tuple((int(card[0]), int(card[1])) for card in call.approval_cards or ())
 
 
 def rounds_of(calls: Sequence[StoredCall]) -> list[Round]:

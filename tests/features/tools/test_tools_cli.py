@@ -41,7 +41,7 @@ def test_a_bad_tools_file_stops_the_bot_with_one_line(tmp_path: Path, command: s
     assert done.stderr.strip() == (
         "fmbot: tools.toml: tool 'order_status': unknown key 'methd': the keys of an [[http]] "
         "action are name, description, method, url, parameters, confirm, timeout_s, headers, "
-        "admins_only, business, title, title_ru"
+        "admins_only, business, title, title_ru, groups, approvers"
     )
     assert not (tmp_path / "bot.db").exists()  # nothing started
 

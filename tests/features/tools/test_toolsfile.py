@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.extending.functions import FunctionTools
+from bot.extending.functions import FunctionTools, ToolFunctionError
 from bot.features.tools import ToolsFileError, load_toolbox
 from bot.features.tools.toolsfile import read_tools_file
 
@@ -203,3 +203,52 @@ def test_the_readme_example_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert ticket.writes
     parsed = read_tools_file(write(tmp_path, block), {"SHOP_TOKEN": "t", "MCP_KEY": "k"})
     assert parsed.mcp["tracker"].confirm == ["create_issue"]
+
+
+HELPDESK_ACTION = '[[http]]\nname = "grant_access"\ndescription = "d"\nurl = "https://x"\n'
+
+
+def test_groups_and_approvers_are_read_into_the_tools_rules(tmp_path: Path) -> None:
+    path = write(tmp_path, HELPDESK_ACTION + 'groups = ["it-admins"]\n'
+                 'approvers = "group:it-managers"\n\n'
+                 '[[http]]\nname = "to_chat"\ndescription = "d"\nurl = "https://x"\n'
+                 "approvers = -100123\n")
+    toolbox = load_toolbox(path, environ={})
+    grant, to_chat = (toolbox.declared(name) for name in ("grant_access", "to_chat"))
+    assert grant is not None
+    assert to_chat is not None
+    assert (grant.groups, grant.approvers, grant.confirm) == (
+        ("it-admins",), "group:it-managers", True)
+    assert (to_chat.groups, to_chat.approvers) == ((), "chat:-100123")
+
+
+@pytest.mark.parametrize(("more", "says"), [
+    ('approvers = "managers"\n', "approvers 'managers': give \"group:NAME\""),
+    ('approvers = "group:"\n', 'approvers "group:" names no group'),
+    ('groups = [" "]\n', "groups has an empty name"),
+    ('business = true\napprovers = "group:x"\n', "business = true is for read-only actions"),
+])
+def test_a_bad_approvers_or_groups_is_one_line(tmp_path: Path, more: str, says: str) -> None:
+    message = error_of(tmp_path, HELPDESK_ACTION + more)
+    assert message.startswith("tools.toml: tool 'grant_access': ")
+    assert says in message
+
+
+def test_approvers_of_an_mcp_server_need_its_confirm_list(tmp_path: Path) -> None:
+    message = error_of(tmp_path, '[mcp.tracker]\nurl = "https://x/mcp"\n'
+                       'approvers = "group:it-leads"\n')
+    assert "approvers decide the calls of the tools in confirm" in message
+
+
+def test_a_python_tool_with_bad_approvers_is_refused() -> None:
+    tools = FunctionTools("bot")
+
+    async def grant(system: str) -> str:
+        """Grant access."""
+        return system
+
+    with pytest.raises(ToolFunctionError, match="give \"group:NAME\""):
+        tools.add(grant, approvers="it-managers")
+    definition = tools.add(grant, approvers=-100123, groups=["it-admins"])
+    assert (definition.approvers, definition.groups, definition.confirm) == (
+        "chat:-100123", ("it-admins",), True)

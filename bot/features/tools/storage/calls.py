@@ -34,17 +34,27 @@ class ToolCallRepository:
         calls: Sequence[NewToolCall],
         confirm_ttl: dt.timedelta | None = None,
         start: bool = False,
+        approval_ttl: dt.timedelta | None = None,
+        approval_remind: dt.timedelta | None = None,
+        now: dt.datetime | None = None,
     ) -> list[ToolCall]:
         """Store one round's calls (flushed, ids set, uncommitted). A call needing the user's
         press is stored `pending_confirmation` and expires `confirm_ttl` from now; the
         others `pending`, or `running` with `start` (they run as soon as this commits, which
         saves a second write). Each gets a new random idempotency key, stored with it: the
         same for that call across retries and restarts, never another call's (row ids are
-        reused on SQLite, so a key derived from them could repeat)."""
-        now = utcnow()
+        reused on SQLite, so a key derived from them could repeat). A call with approvers
+        waits `approval_ttl` instead, and is reminded of `approval_remind` from now (when
+        that comes before it expires)."""
+        now = now or utcnow()
         rows = []
         for call in calls:
-            confirm = call.confirm
+            confirm = call.confirm or bool(call.approvers)
+            ttl = approval_ttl if call.approvers and approval_ttl is not None else confirm_ttl
+            remind = None
+            if call.approvers and approval_remind is not None and (
+                    ttl is None or approval_remind < ttl):
+                remind = now + approval_remind
             if confirm:
                 state = ToolCallState.PENDING_CONFIRMATION
             else:
@@ -64,7 +74,9 @@ class ToolCallRepository:
                 writes=call.writes,
                 state=state,
                 started_at=now if state is ToolCallState.RUNNING else None,
-                expires_at=now + confirm_ttl if confirm and confirm_ttl is not None else None,
+                expires_at=now + ttl if confirm and ttl is not None else None,
+                approvers=call.approvers or None,
+                remind_at=remind,
                 created_at=now,
                 updated_at=now,
             )
@@ -128,7 +140,8 @@ class ToolCallRepository:
         )
 
     async def decide(
-        self, call_id: int, *, confirmed: bool, by: int, now: dt.datetime | None = None
+        self, call_id: int, *, confirmed: bool, by: int, now: dt.datetime | None = None,
+        by_name: str | None = None,
     ) -> bool:
         """The user's press, as one atomic state move: True only for the press that moved the
         call out of `pending_confirmation` before it expired (a second press, another
@@ -143,7 +156,8 @@ class ToolCallRepository:
                     ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
                     ToolCall.expires_at > now,
                 )
-                .values(state=state, decided_by=by, decided_at=now, updated_at=now)
+                .values(state=state, decided_by=by, decided_at=now, updated_at=now,
+                        decided_by_name=by_name)
             )
             > 0
         )
@@ -172,12 +186,15 @@ class ToolCallRepository:
                 result=text,
                 result_digest=digest(text) if text is not None else None,
             )
-            .returning(ToolCall.answer_id, ToolCall.confirm_message_id)
+            .returning(ToolCall.answer_id, ToolCall.confirm_message_id,
+                       ToolCall.approval_cards)
         )
         rows = result.all()
         return Declined(
             answers=sorted({row[0] for row in rows if row[0] is not None}),
             cards=sorted({row[1] for row in rows if row[1] is not None}),
+            approval_cards=sorted({(int(card[0]), int(card[1])) for row in rows
+                                   for card in (row[2] or ())}),
         )
 
     async def expire(self, now: dt.datetime | None = None) -> list[ToolCall]:
@@ -202,6 +219,53 @@ class ToolCallRepository:
             .execution_options(populate_existing=True)
         )
         return list(rows)
+
+    async def remind(self, now: dt.datetime | None = None) -> list[ToolCall]:
+        """Requests whose approvers are due a reminder, each taken once among all replicas
+        (its `remind_at` cleared by the one UPDATE that finds it due)."""
+        now = now or utcnow()
+        ids = list(
+            await self.session.scalars(
+                update(ToolCall)
+                .where(
+                    ToolCall.state == ToolCallState.PENDING_CONFIRMATION,
+                    ToolCall.remind_at <= now,
+                )
+                .values(remind_at=None, updated_at=now)
+                .returning(ToolCall.id)
+            )
+        )
+        if not ids:
+            return []
+        rows = await self.session.scalars(
+            select(ToolCall)
+            .where(ToolCall.id.in_(ids))
+            .execution_options(populate_existing=True)
+        )
+        return list(rows)
+
+    async def add_approval_cards(self, call_id: int, cards: Sequence[tuple[int, int]]) -> None:
+        """Where the approvers' cards of a request are, (chat, message) each."""
+        row = await self.session.get(ToolCall, call_id, populate_existing=True)
+        if row is None:
+            return
+        known = [list(card) for card in row.approval_cards or ()]
+        known += [[chat, message] for chat, message in cards if [chat, message] not in known]
+        await self.session.execute(
+            update(ToolCall)
+            .where(ToolCall.id == call_id)
+            .values(approval_cards=known, updated_at=utcnow())
+        )
+
+    async def expire_now(self, call_id: int, now: dt.datetime | None = None) -> None:
+        """A call still waiting expires at the next sweep (its approvers cannot be asked)."""
+        now = now or utcnow()
+        await self.session.execute(
+            update(ToolCall)
+            .where(ToolCall.id == call_id,
+                   ToolCall.state == ToolCallState.PENDING_CONFIRMATION)
+            .values(expires_at=now, remind_at=None, updated_at=now)
+        )
 
     async def set_confirm_message(self, call_id: int, telegram_message_id: int) -> None:
         await self.session.execute(

@@ -24,7 +24,7 @@ from bot.plugin.storage import Base, BigIntegerPK, string_enum, utcnow
 class ToolCallState(StrEnum):
     """Where a stored tool call is. A call is stored before anything runs it."""
 
-    PENDING_CONFIRMATION = "pending_confirmation"  # waits for the user's press
+    PENDING_CONFIRMATION = "pending_confirmation"  # waits for the user's (or approvers') press
     CONFIRMED = "confirmed"  # pressed; runs next (a crash here runs it on resume)
     DECLINED = "declined"  # the user cancelled it (the button, or a new message)
     EXPIRED = "expired"  # nobody pressed within TOOLS_CONFIRM_TTL
@@ -89,6 +89,13 @@ class ToolCall(Base):
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[dt.datetime | None] = mapped_column()
     expires_at: Mapped[dt.datetime | None] = mapped_column()
+    # Approval (issue 81): who decides instead of the asker ("group:NAME", "chat:ID"), when
+    # they are reminded (cleared once reminded), the cards sent to them ([chat, message]
+    # pairs), and how the approver who decided was named (name and e-mail) for the audit.
+    approvers: Mapped[str | None] = mapped_column(String(200))
+    remind_at: Mapped[dt.datetime | None] = mapped_column()
+    approval_cards: Mapped[list[list[int]] | None] = mapped_column(JSON)
+    decided_by_name: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column()

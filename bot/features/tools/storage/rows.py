@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.features.tools.storage.models import ToolCallState
@@ -38,6 +38,8 @@ class NewToolCall:
     preface: str | None = None
     writes: bool = False
     confirm: bool = False
+    # Who decides it instead of the asker ("group:NAME", "chat:ID"; "" for the asker).
+    approvers: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class Declined:
 
     answers: list[int]
     cards: list[int]
+    # The approvers' cards of the declined requests, (chat, message) each.
+    approval_cards: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
