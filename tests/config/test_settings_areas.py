@@ -109,6 +109,8 @@ ADDED_SINCE = [
     "IDENTITY_REQUIRED",  # issue 81: a private chat answered only once signed in
     "IDENTITY_TTL",  # issue 81: how long a sign-in lasts
     "KB_GROUP_CHATS",  # issue 81: group chats whose members alone are an access group
+    "APPROVAL_REMIND",  # issue 81: when an approver is reminded of a request
+    "APPROVAL_EXPIRE",  # issue 81: when an unanswered request expires
 ]
 
 
