@@ -30,6 +30,7 @@ from bot.storage.pooling import one_statement_sessions
 from bot.storage.repositories import MessageRepository, UpdateReceipt, UpdateRepository
 from bot.telegram import maintenance
 from bot.telegram.access import AccessPolicy
+from bot.telegram.admission import Employees
 from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
 from bot.telegram.chatqueue import ChatQueues
@@ -77,6 +78,9 @@ class Backlog:
     # Who is an admin (ADMIN_USER_IDS; with the stored role, the one rule): a resumed turn is
     # judged again as its update was.
     policy: AccessPolicy = field(default_factory=AccessPolicy)
+    # Who a user is signed in as (the admission's lookup): a resumed turn carries its
+    # asker's employee as its update did, so it reads and offers what they may.
+    employees: Employees | None = None
     # storage.pooling.one_statement_sessions of `sessionmaker`: a holder's first look at its chat.
     reads: async_sessionmaker[AsyncSession] = field(init=False)
 
@@ -147,7 +151,7 @@ class Backlog:
         for stale_chat, chat in stale.items():
             self._notice(stale_chat, chat)
         for turn in retry:
-            self._answer_again(turn)
+            await self._answer_again(turn)
         if dropped:
             await self.intake.settle_many(dropped)
         feeds = [
@@ -199,7 +203,7 @@ class Backlog:
 
         self.queues.take(chat_id).submit(job)
 
-    def _answer_again(self, turn: maintenance.InterruptedTurn) -> None:
+    async def _answer_again(self, turn: maintenance.InterruptedTurn) -> None:
         """A crash cut this answer short: answer the question again (`retry_last`)."""
         group = turn.chat_type != "private"
         target = Target(
@@ -210,7 +214,11 @@ class Backlog:
             else Asked(turn.author_id, turn.language, turn.question_telegram_id),
         )
         admin = self.policy.is_admin(turn.author_id, stored_admin=turn.stored_admin)
-        speaker = Speaker(turn.author_id, turn.author_name, turn.language, is_admin=admin)
+        # Looked up again, as the admin rule is: a sign-in that ended meanwhile is not used.
+        employee = (await self.employees.of(turn.author_id)
+                    if self.employees is not None and turn.author_id is not None else None)
+        speaker = Speaker(turn.author_id, turn.author_name, turn.language, is_admin=admin,
+                          employee=employee)
         t = Translator.for_code(turn.language)
         self.answers.submit_retry(
             self.queues.take(turn.chat_id), target, speaker, t, turn.stale_message_ids,

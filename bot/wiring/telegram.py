@@ -134,6 +134,7 @@ def build_telegram(
         max_age=dt.timedelta(seconds=max_age) if max_age > 0 else None,
         stale_action="drop" if options.queue_stale_action == "drop" else "apologize",
         policy=policy,
+        employees=gate.employees,
     )
     leases = None
     if cluster is not None:

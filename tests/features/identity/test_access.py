@@ -226,3 +226,29 @@ def prompt_of_tester(tester: object) -> str:
     assert isinstance(tester, BotTester)
     request = tester.model.asked[-1]
     return request.system + "\n".join(str(m) for m in request.messages)
+
+
+async def test_an_answer_cut_short_is_answered_again_as_its_employee(tmp_path: Path) -> None:
+    """A crash cut an HR employee's answer short: the start's backlog answers it again with
+    the asker's sign-in looked up again, so the HR page grounds it as before (a turn resumed
+    without an update used to read the open pages only)."""
+    from sqlalchemy import text
+
+    from bot import App
+    from bot.testing import BotTester, ScriptedModel
+
+    kb = documents(tmp_path / "kb")
+    async with BotTester(App(env_file=None), model=ScriptedModel("In March."),
+                         settings={"KB_PATH": str(kb), **KB_SETTINGS}) as tester:
+        hanna = tester.user("Hanna", groups=["hr"])
+        await hanna.says(QUESTION)
+        asked = len(tester.model.asked)
+        async with tester.built.core.db.sessionmaker() as session:  # as a crash leaves it
+            await session.execute(text(
+                "UPDATE messages SET status = 'streaming' WHERE id = "
+                "(SELECT max(id) FROM messages WHERE role = 'assistant')"))
+            await session.commit()
+        await tester.built.telegram.backlog.resume()
+        await tester.settle()
+        assert len(tester.model.asked) == asked + 1
+        assert HR in prompt_of_tester(tester)
