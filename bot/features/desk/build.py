@@ -74,13 +74,15 @@ def build_desk(
     menu: dict[str, dict[str, str]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
     call_lines: Callable[[int], Awaitable[list[str]]] | None = None,
+    employee_of: Callable[[int], Awaitable[str]] | None = None,
     feedback_buttons: bool = False,
     kb_folder: Path | None = None,
 ) -> SupportDesk | None:
     """The support desk on its records `service` (None: no desk), sending through `outbox`
     (with replicas, `replicas` coordinates its jobs): it lists every feature's `menu`
     commands with /operator and tells `on_handoff` of each handoff; `call_lines`: the tools'
-    lines of a user's chat, for the card. `feedback_buttons` (KB_MODE=strict):
+    lines of a user's chat, for the card, and `employee_of` who the user is at the company.
+    `feedback_buttons` (KB_MODE=strict):
     👍/👎 under every answer; `kb_folder`: where approved FAQ drafts are written (the first
     KB_PATH folder)."""
     from bot.features.desk.telegram import DeskOptions, SupportDesk
@@ -110,7 +112,7 @@ def build_desk(
         gaps=build_gaps(area, db, insights, embedder, knowledge)
         if insights and knowledge and embedder else None,
         gaps_every=area.insights_interval, menu_extra=menu, on_handoff=on_handoff,
-        call_lines=call_lines,
+        call_lines=call_lines, employee_of=employee_of,
     )
     return desk
 

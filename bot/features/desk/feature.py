@@ -18,12 +18,15 @@ from bot.plugin.feature import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from aiogram import Bot
     from aiogram.types import User
 
     from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext, ReportPart
     from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.offers import EmployeeDirectory
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
 
@@ -54,7 +57,12 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     from bot.features.desk.build import build_desk, desk_on_telegram
     from bot.features.desk.domain import DeskService
     from bot.plugin.models import Embedder
-    from bot.plugin.offers import CallLines, HandoffListener, KnowledgeLookup
+    from bot.plugin.offers import (
+        CallLines,
+        EmployeeDirectory,
+        HandoffListener,
+        KnowledgeLookup,
+    )
 
     settings = front.ground.settings
     # The knowledge base's settings, read by name (this feature imports no other's section).
@@ -64,6 +72,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
     kb_folder = kb_paths[0] if isinstance(kb_paths, tuple) and kb_paths else None
     handoff = built.find(HandoffListener)
     calls = built.find(CallLines)
+    directory = built.find(EmployeeDirectory)
     # Every feature's menu commands (the App's, /image...), which /operator joins.
     menu = {name: dict(text) for name, text in front.menu.items()}
     desk = build_desk(front.ground, built.find(DeskService), built.find(KnowledgeLookup),
@@ -71,8 +80,23 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
                       front.outbox, front.replicas, menu=menu,
                       on_handoff=handoff.told if handoff is not None else None,
                       call_lines=calls.read if calls is not None else None,
+                      employee_of=_employee_line(directory) if directory is not None else None,
                       feedback_buttons=strict, kb_folder=kb_folder)
     return TelegramParts(part=desk_on_telegram(desk, feedback_buttons=strict))
+
+
+def _employee_line(directory: EmployeeDirectory) -> Callable[[int], Awaitable[str]]:
+    """The card's "Employee:" line: who the user is signed in as now, with their groups."""
+
+    async def line(user_id: int) -> str:
+        shown = await directory.shown(user_id)
+        employee = await directory.employee(user_id) if shown else None
+        if employee is None:
+            return ""
+        groups = ", ".join(sorted(employee.groups))
+        return f"{shown}; groups: {groups}" if groups else shown
+
+    return line
 
 
 def _commands() -> list[Command[CommandContext]]:

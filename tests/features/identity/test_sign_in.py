@@ -218,3 +218,21 @@ async def test_the_sign_in_speaks_russian(tmp_path: Path) -> None:
         assert desk.said_to(olga)[-1] == told
         assert (await olga.says("/whoami")).text == told
         assert (await olga.says("/logout")).text.startswith("Вы вышли.")
+
+
+async def test_the_desks_card_names_the_employee(tmp_path: Path) -> None:
+    """A signed-in employee asks for a person: the operators' card says who they are at the
+    company (name, e-mail, groups); someone not signed in gets no such line."""
+    support = -1001234567890
+    async with helpdesk(tmp_path, SUPPORT_CHAT_ID=str(support)) as desk:
+        hanna, nora = desk.tester.user("Hanna"), desk.tester.user("Nora")
+        await desk.sign_in(hanna, "hanna")
+        await hanna.says("/operator")
+        await nora.says("/operator")
+        cards = [str(c.params.get("text", "")) for c in desk.tester.sent
+                 if c.chat_id == support and c.method == "sendMessage"
+                 and str(c.params.get("text", "")).startswith("🆘")]
+    [hannas] = [c for c in cards if "Hanna" in c.splitlines()[0]]
+    [noras] = [c for c in cards if "Nora" in c.splitlines()[0]]
+    assert "Employee: Hanna HR <hanna@example.com>; groups: hr, managers" in hannas
+    assert "Employee:" not in noras

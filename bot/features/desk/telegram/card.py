@@ -38,10 +38,12 @@ def card_text(
     opens: str | None,
     username: str | None = None,
     tool_calls: Sequence[str] = (),
+    employee: str = "",
 ) -> str:
     handle = f" @{username}" if username else ""
     lines = [
         f"🆘 {case.user_name or 'User'}{handle} (id {case.user_id})",
+        *([f"Employee: {employee}"] if employee else []),
         f"Language: {case.language or 'unknown'}",
         f"Reason: {REASONS.get(case.reason, str(case.reason)) if case.reason else 'unknown'}",
     ]

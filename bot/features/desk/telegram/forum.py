@@ -54,9 +54,11 @@ class Forum:
         support_chat: SupportChat | None = None,
         on_unusable: Callable[[CaseView], Awaitable[None]] | None = None,
         call_lines: Callable[[int], Awaitable[list[str]]] | None = None,
+        employee_of: Callable[[int], Awaitable[str]] | None = None,
     ) -> None:
         self.service = service
         self.call_lines = call_lines
+        self.employee_of = employee_of
         self.outbox = outbox
         self.options = options
         self.chat_id = options.support_chat_id
@@ -279,9 +281,11 @@ class Forum:
         username = await self.service.cases.username_of(case.user_id)
         # The tools' lines of the user's chat (the tool loop offers them; none without it).
         calls = await self.call_lines(case.user_id) if self.call_lines is not None else []
+        # Who the user is at the company, signed in now (the identity feature; "" when not).
+        employee = await self.employee_of(case.user_id) if self.employee_of is not None else ""
         return card_text(
             case, summary=summary, dialogue=dialogue[-6:], sources=sources, opens=opens,
-            username=username, tool_calls=calls,
+            username=username, tool_calls=calls, employee=employee,
         )
 
     async def edit_card(self, case: CaseView) -> bool:

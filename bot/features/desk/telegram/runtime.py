@@ -73,6 +73,7 @@ class SupportDesk(BotService):
         menu_extra: dict[str, dict[str, str]] | None = None,
         on_handoff: Callable[[HandoffEvent], None] | None = None,
         call_lines: Callable[[int], Awaitable[list[str]]] | None = None,
+        employee_of: Callable[[int], Awaitable[str]] | None = None,
     ) -> None:
         self.service = service
         self.outbox = outbox
@@ -87,7 +88,7 @@ class SupportDesk(BotService):
         self.forum = Forum(
             service, outbox, options, model=model, summaries=summaries,
             coordinator=coordinator, support_chat=self.support_chat,
-            on_unusable=self._handoff_failed, call_lines=call_lines,
+            on_unusable=self._handoff_failed, call_lines=call_lines, employee_of=employee_of,
         )
         self.learning = (
             DeskLearning(service, outbox, self.forum, insights, summaries, faq=faq, gaps=gaps,
