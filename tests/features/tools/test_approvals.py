@@ -268,3 +268,30 @@ async def test_approvers_in_a_named_chat_and_never_the_asker() -> None:
         await desk.tester.settle()
         assert desk.granted == [(anna.id, "anna@example.com", "crm")]
         assert "Your request “Grant access” was approved by Maria." in desk.said(anna.id)
+
+
+async def test_the_asker_keeps_talking_while_the_request_waits() -> None:
+    """A request waits days for an approver: the asker's next messages are answered as usual
+    and do not withdraw it (a confirmation the asker owes is withdrawn by a new message; an
+    approval is not theirs to give). The approval then carries the request on in the chat."""
+    async with helpdesk() as desk:
+        anna, maria, igor = await ask_for_access(desk)
+        other = await anna.says("Meanwhile, what is the status of ticket 7?")
+        assert other.status == "complete"
+        assert other.text == "How can I help?"
+        (card,) = desk.cards(maria.id)
+        assert card.buttons  # still waiting for a decision
+        (row,) = await desk.calls()
+        assert row.state is ToolCallState.PENDING_CONFIRMATION
+        await maria.presses("Approve", on=card)
+        await desk.tester.settle()
+        assert desk.granted == [(anna.id, "anna@example.com", "crm")]
+        told = desk.said(anna.id)
+        assert "Your request “Grant access” was approved by Maria <maria@example.com>." in told
+        assert "access to crm granted" in told[-1]
+        # /reset starts over: what still waits for approval is withdrawn with it.
+        await anna.says(REQUEST)
+        await anna.says("/reset")
+        second = (await desk.calls())[-1]
+        assert second.state is ToolCallState.DECLINED
+        assert all(not card.buttons for card in desk.cards(igor.id))

@@ -166,10 +166,11 @@ class ToolCallRepository:
         self, chat_id: int, *, by: int | None = None, text: str | None = None
     ) -> Declined:
         """Decline the calls of the chat still waiting for a press, those `by` asked for when
-        given (a new message from the user cancels theirs, not another group member's);
-        returns the answers they belong to and their cards."""
+        given (a new message from the user cancels theirs, not another group member's, and
+        not a request waiting for its approvers: that press is not the asker's to give);
+        returns the answers left with nothing to wait for, and the cards."""
         now = utcnow()
-        mine = [ToolCall.user_id == by] if by is not None else []
+        mine = [ToolCall.user_id == by, ToolCall.approvers.is_(None)] if by is not None else []
         result = await self.session.execute(
             update(ToolCall)
             .where(
@@ -190,8 +191,13 @@ class ToolCallRepository:
                        ToolCall.approval_cards)
         )
         rows = result.all()
+        answers = {row[0] for row in rows if row[0] is not None}
+        if answers and by is not None:  # an answer still waiting for approvers goes on waiting
+            answers -= set(await self.session.scalars(select(ToolCall.answer_id).where(
+                ToolCall.answer_id.in_(answers),
+                ToolCall.state == ToolCallState.PENDING_CONFIRMATION)))
         return Declined(
-            answers=sorted({row[0] for row in rows if row[0] is not None}),
+            answers=sorted(answers),
             cards=sorted({row[1] for row in rows if row[1] is not None}),
             approval_cards=sorted({(int(card[0]), int(card[1])) for row in rows
                                    for card in (row[2] or ())}),
