@@ -85,6 +85,7 @@ class BotTester:
         # customer alone; every other user's calls reach the real tools.
         self.stubs = Stubs(passthrough=True)
         self._stack = AsyncExitStack()
+        self._bot_stack = AsyncExitStack()  # the bot alone: what `restart` closes
         self._built: BuiltBot | None = None
         self._next_user = 1001
         self._next_group = 1
@@ -107,7 +108,6 @@ class BotTester:
 
     async def _start(self) -> None:
         from bot.foundation_models.base import client_over
-        from bot.wiring import built_bot
 
         # First in, last out: the bot's start and stop run on the virtual clock too.
         clock = None if self.real_time else VirtualClock.of()
@@ -117,9 +117,6 @@ class BotTester:
         settings = run_settings(folder, self._overrides)
         parts = parts_of(self.app)
         parts.use_plugins(settings.fmbot_plugins)
-        # The features' registered routers: the App's now, every feature's once it is built.
-        routers: list[Router] = list(parts.registrations.routers)
-        self._stack.callback(_release, routers)
         if parts.added:  # composed again with the plugins' sections
             from bot.features.settings import Settings, compose
 
@@ -135,13 +132,27 @@ class BotTester:
         # Timed as the bot's own client: a quiet model is waited out as in production.
         http = client_over(self.model.transport())
         self._stack.push_async_callback(http.aclose)
+        self._parts, self._http = parts, http
+        await self._boot()
+
+    async def _boot(self) -> None:
+        """The bot itself, on the tester's database and Telegram: what `restart` replaces."""
+        from bot.wiring import built_bot
+
+        assert self.settings is not None
+        settings, parts = self.settings, self._parts
+        self._bot_stack = bot_stack = AsyncExitStack()
+        self._stack.push_async_callback(bot_stack.aclose)
+        # The features' registered routers: the App's now, every feature's once it is built.
+        routers: list[Router] = list(parts.registrations.routers)
+        bot_stack.callback(_release, routers)
         # Simulated customers (`simulate`) get the cases' stubs for the App's context
         # providers, and its on_answer/on_handoff hooks are not run for them; everyone else
         # meets the App as it is (AppParts.evaluated).
-        built = await self._stack.enter_async_context(built_bot(
+        built = await bot_stack.enter_async_context(built_bot(
             settings, settings.resolved_system_prompt(),
             app=parts.evaluated(self.stubs, whole=False),
-            bot=self.telegram.make_bot(), http=http, background=False, pacing=shrunk,
+            bot=self.telegram.make_bot(), http=self._http, background=False, pacing=shrunk,
             guest_edit_interval=GUEST_EDIT_INTERVAL, wrap_tools=self.stubs.wrap,
             # A simulated customer writes once per answer, however fast the test runs: the
             # bot's per-user rate limit is not for it (ordinary test users keep it).
@@ -156,9 +167,20 @@ class BotTester:
         # What `run` keeps up to date in the background (the knowledge base, the Vector
         # Store), done once before the first question, not beside it.
         await built.ready()
-        self._stack.push_async_callback(built.shutdown)
+        bot_stack.push_async_callback(built.shutdown)
         await built.startup()
         self._built = built
+
+    async def restart(self) -> None:
+        """Stop the bot and start it again on the same database and the same Telegram, as a
+        deployment restarts: what it keeps in memory is gone, what it stored carries on (a
+        request waiting for its approvers, the desk's cases, the queue). The users, chats and
+        the messages they see stay as they were."""
+        await self.settle()
+        bot_stack, self._built = self._bot_stack, None
+        await bot_stack.aclose()
+        await self._boot()
+        await self.settle()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None,

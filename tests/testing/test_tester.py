@@ -233,3 +233,20 @@ async def test_the_support_desk_takes_a_handoff_in_the_testers_telegram() -> Non
         topics = [call for call in tester.sent if call.method == "createForumTopic"]
     assert [call.params["chat_id"] for call in topics] == [support]
     assert "no person" not in reply.text.lower()
+
+
+async def test_a_restart_keeps_what_was_stored_and_the_chat() -> None:
+    """`restart()`: a new bot on the same database and Telegram: the conversation's history
+    carries on (the model is given the earlier turn), the chat's messages stay."""
+    from bot.testing import ScriptedModel
+
+    model = ScriptedModel("Noted.")
+    async with BotTester(App(env_file=None), model=model) as tester:
+        anna = tester.user("Anna")
+        await anna.says("My order is A-1.")
+        before = tester.built
+        await tester.restart()
+        assert tester.built is not before
+        await anna.says("What was my order?")
+        assert "My order is A-1." in [m.get("text") for m in model.asked[-1].messages]
+        assert len([c for c in tester.sent if c.method == "sendMessage"]) == 2

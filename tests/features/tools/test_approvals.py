@@ -295,3 +295,19 @@ async def test_the_asker_keeps_talking_while_the_request_waits() -> None:
         second = (await desk.calls())[-1]
         assert second.state is ToolCallState.DECLINED
         assert all(not card.buttons for card in desk.cards(igor.id))
+
+
+async def test_a_request_survives_a_restart() -> None:
+    """Everything a request needs is stored: after a restart the reminder and the approval
+    still come, once, and the approved call runs with the asker's identity."""
+    async with helpdesk(APPROVAL_REMIND="3600") as desk:
+        anna, maria, _igor = await ask_for_access(desk)
+        await desk.tester.restart()
+        await desk.tester.advance(3700)
+        assert desk.said(maria.id)[-1].startswith("Reminder: this request from Anna")
+        await desk.tester.restart()
+        await maria.presses("Approve", on=desk.cards(maria.id)[0])
+        await desk.tester.settle()
+        assert desk.granted == [(anna.id, "anna@example.com", "crm")]
+        assert "access to crm granted" in desk.said(anna.id)[-1]
+        assert sum("Reminder" in text for text in desk.said(maria.id)) == 1
