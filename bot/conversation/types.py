@@ -68,16 +68,27 @@ class Employee:
 class SignedIn:
     """Employees signed in without the company's provider: the test kit's test users given
     groups and `fmbot eval`'s simulated customers of a case naming `groups`. Never built by
-    `fmbot run`."""
+    `fmbot run`. Read as the identity feature's sign-ins are: by the admission (the update's
+    employee) and through the employee directory (the tools' groups and approvers)."""
 
     def __init__(self) -> None:
-        self._by_user: dict[int, Employee] = {}
+        self._by_user: dict[int, tuple[Employee, str]] = {}
 
-    def sign_in(self, user_id: int, employee: Employee) -> None:
-        self._by_user[user_id] = employee
+    def sign_in(self, user_id: int, employee: Employee, shown: str = "") -> None:
+        """`shown`: how others see them named (the approvers' cards); the e-mail if empty."""
+        self._by_user[user_id] = (employee, shown or employee.email or employee.subject)
 
     async def of(self, user_id: int) -> Employee | None:
-        return self._by_user.get(user_id)
+        found = self._by_user.get(user_id)
+        return found[0] if found is not None else None
+
+    async def shown(self, user_id: int) -> str:
+        found = self._by_user.get(user_id)
+        return found[1] if found is not None else ""
+
+    async def members(self, group: str) -> list[int]:
+        return sorted(uid for uid, (employee, _) in self._by_user.items()
+                      if group in employee.groups)
 
 
 @dataclass(frozen=True)

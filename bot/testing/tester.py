@@ -207,7 +207,8 @@ class BotTester:
             id, self._next_user = self._next_user, self._next_user + 1
         if groups is not None or email:
             self.stubs.signed_in.sign_in(id, Employee(
-                f"test-{id}", email.lower(), frozenset(groups or ())))
+                f"test-{id}", email.lower(), frozenset(groups or ())),
+                f"{name} <{email.lower()}>" if email else name)
         return TestUser(self, id, name, language)
 
     def group(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bot.conversation import ConversationService, TurnOptions
+from bot.conversation.types import Employee, SignedIn
 from bot.features.installed import load_tables, load_texts
 from bot.features.settings import Settings
 from bot.foundation_models.auth import Auth
@@ -28,7 +29,7 @@ from bot.plugin.clients import (
 )
 from bot.plugin.feature import Feature
 from bot.plugin.ground import FrontEnd, Groundwork, Preparing
-from bot.plugin.offers import ImageCost
+from bot.plugin.offers import EmployeeDirectory, ImageCost
 from bot.plugin.registry import Registry
 from bot.storage.database import Database
 from bot.storage.migrations import migrate
@@ -75,6 +76,7 @@ async def core(
     http: httpx.AsyncClient | None = None,
     front: FrontEnd | None = None,
     wrap_tools: Callable[[ToolSource], ToolSource] | None = None,
+    signed_in: SignedIn | None = None,
 ) -> AsyncIterator[Core]:
     """Migrate the database (refusing a newer schema), then build the shared services and the
     features on them; `background`: what the features keep up to date (the knowledge base)
@@ -83,7 +85,8 @@ async def core(
     `http`: the HTTP client every model client uses instead of its own (bot.testing answers
     Yandex's API in process); `front`: the Telegram front end's parts (None: the terminal
     chat, the reports); `wrap_tools`: each tool source replaced by what it returns (`fmbot
-    eval`'s stubs)."""
+    eval`'s stubs); `signed_in`: employees the test kit or `fmbot eval` signed in, found in
+    the employee directory before the identity feature's."""
     front = front or FrontEnd()
     features = features_of(app)
     # Every feature's registrations, read by the one loop each part of the bot needs.
@@ -111,6 +114,8 @@ async def core(
                             background, registry)
         # One embedder for all that embeds (its pacer keeps the folder's quota): found by type.
         built.add("core", build_embedder(settings, client))
+        if signed_in is not None:  # found first: the identity feature's answers the rest
+            built.add("core", signed_in_directory(signed_in, built))
         turn: list[TurnFeature] = []
         last: list[TurnFeature] = []
         idle: list[Callable[[], Awaitable[None]]] = []
@@ -146,3 +151,29 @@ def features_of(app: AppParts | None) -> tuple[Feature, ...]:
     from bot.features.installed import bot_features
 
     return bot_features(app.features if app is not None else ())
+
+
+def signed_in_directory(signed_in: SignedIn, built: Built) -> EmployeeDirectory:
+    """The employee directory of `signed_in`'s users, then of the identity feature's sign-ins
+    (found when asked: that feature builds after this is added)."""
+
+    def other() -> EmployeeDirectory | None:
+        return next((d for d in built.all(EmployeeDirectory) if d is not directory), None)
+
+    async def employee(user_id: int) -> Employee | None:
+        found = await signed_in.of(user_id)
+        rest = other()
+        return found if found is not None or rest is None else await rest.employee(user_id)
+
+    async def shown(user_id: int) -> str:
+        found = await signed_in.shown(user_id)
+        rest = other()
+        return found if found or rest is None else await rest.shown(user_id)
+
+    async def members(group: str) -> list[int]:
+        rest = other()
+        more = await rest.members(group) if rest is not None else []
+        return sorted({*await signed_in.members(group), *more})
+
+    directory = EmployeeDirectory(employee, shown, members)
+    return directory

@@ -151,7 +151,7 @@ async def built_bot(
         )
         c = await stack.enter_async_context(core(
             settings, system_prompt, background=background, app=app, http=http,
-            front=front, wrap_tools=wrap_tools,
+            front=front, wrap_tools=wrap_tools, signed_in=signed_in,
         ))
         outbox = build_outbox(settings, bot, shared, pacing)
         # Every feature's part on the front (the desk, voice, guest mode, /image, ...), in

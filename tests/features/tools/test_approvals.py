@@ -311,3 +311,26 @@ async def test_a_request_survives_a_restart() -> None:
         assert desk.granted == [(anna.id, "anna@example.com", "crm")]
         assert "access to crm granted" in desk.said(anna.id)[-1]
         assert sum("Reminder" in text for text in desk.said(maria.id)) == 1
+
+
+async def test_the_test_kits_employees_ask_and_approve_without_a_provider() -> None:
+    """`tester.user(name, groups=..., email=...)`: the kit's signed-in employees are in the
+    employee directory the tools read, so a bot's own tests exercise groups and approvers
+    on the virtual clock without an OpenID provider."""
+    desk = Helpdesk(tester=None)  # type: ignore[arg-type]
+    async with BotTester(helpdesk_app(desk, "group:it-managers"), model=scripted()) as tester:
+        desk.tester = tester
+        ed = tester.user("Ed", groups=["it-admins"], email="ed@example.com")
+        await ed.says("Please reset the password of bob")
+        assert desk.resets == ["bob"]
+        anna = tester.user("Anna", groups=["sales"], email="anna@example.com")
+        maria = tester.user("Maria", groups=["it-managers"], email="maria@example.com")
+        await maria.says("hello")
+        assert (await anna.says(REQUEST)).status == "waiting"
+        (card,) = desk.cards(maria.id)
+        assert "Asked by: Anna <anna@example.com>" in card.text
+        await maria.presses("Approve", on=card)
+        await tester.settle()
+        assert desk.granted == [(anna.id, "anna@example.com", "crm")]
+        assert ("Your request “Grant access” was approved by Maria <maria@example.com>."
+                in desk.said(anna.id))
