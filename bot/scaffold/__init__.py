@@ -121,6 +121,11 @@ def project_files(name: str, template: str, fmbot: str = "") -> dict[str, str]:
         )
         files |= {f"{name}/app.py": t.KB_APP, f"{name}/tools.py": kit["tools"],
                   f"kb/{kit['kb_file']}": kit["kb_text"], "tests/test_app.py": t.KB_TEST}
+        if template == "helpdesk":
+            files |= {f"kb/{path}": text for path, text in t.HELPDESK_KB.items()}
+            files["tests/test_app.py"] += t.HELPDESK_TEST
+            values["env_extra"] += t.HELPDESK_ENV
+            values["readme_extra"] += t.HELPDESK_README
         if template == "support":
             files["eval/support.toml"] = support_suite()
             values["readme_extra"] += t.README_EVAL.replace("{{name}}", name)

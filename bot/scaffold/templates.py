@@ -163,8 +163,10 @@ def register(app: App) -> None:
         return f"ticket {number} opened"
 '''
 
-HELPDESK_TOOLS = '''"""The tools the model may call. A tool that changes something waits for the employee's
-press on a confirmation card (`confirm=True`), and runs once however often it is pressed."""
+HELPDESK_TOOLS = '''"""The tools the model may call. Who may call which is decided here, never by the model:
+a change to the employee's own account waits for their press (`confirm=True`); access to a
+system waits for an IT manager's (`approvers`); a tool for IT admins is offered to them alone
+(`groups`). Every call runs once however often it is pressed."""
 
 from __future__ import annotations
 
@@ -173,6 +175,8 @@ from bot import App, ToolContext
 # Stand-ins for your systems: replace them with calls to your directory and ticket desk.
 DEVICES = {"LT-100": {"owner": "Anna", "model": "ThinkPad T14", "warranty": "2027-03"}}
 RESETS: dict[str, str] = {}  # by idempotency key: a repeated call resets once
+GRANTS: dict[str, tuple[str, str]] = {}  # by idempotency key: (employee's e-mail, system)
+UNLOCKED: dict[str, str] = {}
 
 
 def register(app: App) -> None:
@@ -186,7 +190,87 @@ def register(app: App) -> None:
     async def reset_password(ctx: ToolContext, system: str) -> str:
         """Reset the employee's password in a company system (mail, VPN, CRM...)."""
         RESETS.setdefault(ctx.idempotency_key, system)
-        return f"a reset link for {system} was sent to the employee's work e-mail"
+        return f"a reset link for {system} was sent to {ctx.email or 'the work e-mail'}"
+
+    # Sent to every signed-in member of the group it-managers: the first to press decides.
+    @app.tool(approvers="group:it-managers", title="Grant access", title_ru="Выдать доступ")
+    async def grant_access(ctx: ToolContext, system: str) -> str:
+        """Grant the employee access to a company system (an IT manager approves it)."""
+        GRANTS.setdefault(ctx.idempotency_key, (ctx.email, system))
+        return f"access to {system} granted to {ctx.email}"
+
+    @app.tool(groups=["it-admins"])
+    async def unlock_account(ctx: ToolContext, login: str) -> str:
+        """Unlock a colleague's locked account (IT admins only)."""
+        UNLOCKED.setdefault(ctx.idempotency_key, login)
+        return f"the account {login} is unlocked"
+'''
+
+HELPDESK_ENV = '''
+# Employees sign in with the company's OpenID Connect provider (fmbot's docs/helpdesk.md:
+# Keycloak, Microsoft Entra ID). Set the issuer and the client, then IDENTITY_REQUIRED=on.
+# OIDC_ISSUER=https://sso.example.com/realms/company
+# OIDC_CLIENT_ID=helpdesk-bot
+# OIDC_CLIENT_SECRET=
+# PUBLIC_URL=https://helpdesk.example.com
+# WEB_LISTEN=127.0.0.1:8081
+# IDENTITY_REQUIRED=on
+# How long a request waits for its approvers: reminded after 4 hours, expired after 3 days.
+# APPROVAL_REMIND=14400
+# APPROVAL_EXPIRE=259200
+'''
+
+HELPDESK_README = (
+    "\n\nEmployees sign in with the company's provider (`/login`); `kb/hr/` is read by the "
+    "group `hr` alone (its `.access` file), `unlock_account` is offered to `it-admins` alone, "
+    "and `grant_access` waits for a member of `it-managers` to approve it. The tests sign "
+    "employees in with `tester.user(name, groups=[...])`; fmbot's docs/helpdesk.md sets up "
+    "the provider."
+)
+
+HELPDESK_TEST = '''
+
+# -- the internal helpdesk: who reads what, who may call which tool, who approves ---------------
+
+
+def helpdesk_model() -> ScriptedModel:
+    scripted = model()
+    scripted.when("vacation").answer("Vacation requests go through your manager.")
+    scripted.when("access").call("grant_access", system="CRM").answer("Done: {result}.")
+    scripted.when("unlock").call("unlock_account", login="bob").answer("Done: {result}.")
+    return scripted
+
+
+async def test_hr_pages_are_read_by_hr_alone() -> None:
+    async with BotTester(app, model=helpdesk_model(), settings=SETTINGS) as tester:
+        hanna = tester.user("Hanna", groups=["hr"], email="hanna@example.com")
+        reply = await hanna.says("How do I ask for vacation?")
+        assert any(s.path.endswith("hr/vacation.md") for s in reply.sources)
+        reply = await tester.user("Ed", groups=["engineering"]).says("How do I ask for vacation?")
+        assert not any(s.path.endswith("hr/vacation.md") for s in reply.sources)
+
+
+async def test_an_it_manager_approves_an_access_request() -> None:
+    async with BotTester(app, model=helpdesk_model(), settings=SETTINGS) as tester:
+        anna = tester.user("Anna", groups=["sales"], email="anna@example.com")
+        maria = tester.user("Maria", groups=["it-managers"], email="maria@example.com")
+        await maria.says("/start")  # the bot can write to her once she has started it
+        waiting = await anna.says("I need access to the CRM")
+        assert waiting.status == "waiting"  # nothing runs before an approver decides
+        done = await maria.presses("Approve")
+        assert done.text  # the card says who decided
+        await tester.settle()
+        assert any("access to CRM granted to anna@example.com" in c.params.get("text", "")
+                   for c in tester.sent if c.chat_id == anna.id)
+
+
+async def test_only_it_admins_unlock_accounts() -> None:
+    async with BotTester(app, model=helpdesk_model(), settings=SETTINGS) as tester:
+        reply = await tester.user("Nora").says("Please unlock bob")  # not an IT admin
+        assert "is unlocked" not in reply.text
+        ed = tester.user("Ed", groups=["it-admins"])
+        reply = await ed.says("Please unlock bob")
+        assert reply.text == "Done: the account bob is unlocked."
 '''
 
 KB_TEST = '''"""{{name}}'s tests: bot.testing runs the bot against a fake Telegram and a scripted model."""
@@ -248,6 +332,12 @@ SUPPORT = {
     "write_question": "My kettle arrived broken",
     "kb_words": "return", "kb_question": "Can I return an item?",
     "kb_answer": "Any item may be returned within 30 days of delivery.",
+}
+# The helpdesk's knowledge base beside its open page: a folder only HR reads.
+HELPDESK_KB = {
+    "hr/.access": "# Only HR reads this folder (fmbot's docs/helpdesk.md).\nhr\n",
+    "hr/vacation.md": "# Vacation\n\nVacation requests go to your manager at least two weeks "
+    "ahead; HR records them in the vacation calendar.\n",
 }
 HELPDESK = {
     "tools": HELPDESK_TOOLS,

@@ -34,6 +34,13 @@ def test_each_template_writes_its_files(tmp_path: Path) -> None:
     assert "from bot.testing import BotTester" in test
     assert "{{" not in test
     assert "KB_PATH=kb" in (tmp_path / "shop_bot" / ".env.example").read_text(encoding="utf-8")
+    # The internal helpdesk: a folder only HR reads, the sign-in's settings, tools by group.
+    desk = {p.relative_to(tmp_path).as_posix() for p in create("desk_bot", "helpdesk", tmp_path)}
+    assert {"desk_bot/kb/hr/.access", "desk_bot/kb/hr/vacation.md"} <= desk
+    assert "# OIDC_ISSUER=" in (tmp_path / "desk_bot" / ".env.example").read_text(encoding="utf-8")
+    tools = (tmp_path / "desk_bot" / "desk_bot" / "tools.py").read_text(encoding="utf-8")
+    assert 'approvers="group:it-managers"' in tools
+    assert 'groups=["it-admins"]' in tools
 
 
 def test_nothing_is_overwritten(tmp_path: Path) -> None:
