@@ -125,15 +125,15 @@ async def test_a_database_behind_the_heads_is_migrated_by_alembic(tmp_path: Path
     head = await current_revision(url)
     engine = create_engine(url)
     async with engine.begin() as conn:  # as if the last revision had not been applied yet
-        await conn.execute(text("UPDATE alembic_version SET version_num = '0033'"))
-        for column in ("approvers", "remind_at", "approval_cards", "decided_by_name"):
-            await conn.execute(text(f"ALTER TABLE tool_calls DROP COLUMN {column}"))
+        await conn.execute(text("UPDATE alembic_version SET version_num = '0034'"))
+        await conn.execute(text("DROP INDEX ix_desk_cases_opened_at"))
     await engine.dispose()
     await migrate(url)
     assert await current_revision(url) == head
     engine = create_engine(url)
     async with engine.connect() as conn:
         assert (await conn.execute(text(
-            "SELECT count(*) FROM tool_calls WHERE decided_by_name IS NULL"))).scalar() == 0
+            "SELECT count(*) FROM sqlite_master WHERE name = 'ix_desk_cases_opened_at'"
+        ))).scalar() == 1
     await engine.dispose()
     assert asyncio.get_running_loop()  # ran in the test's loop, no thread left behind

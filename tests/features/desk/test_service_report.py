@@ -6,7 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from bot.features.desk.domain import DeskService, Requester, SupportHours
-from bot.features.desk.domain.report import build_report, format_report, write_csv
+from bot.features.desk.domain.figures import figures_reader
+from bot.features.desk.domain.report import IDLE, build_report, format_report, write_csv
 from bot.features.desk.storage.models import DeskStatus, HandoffReason, RelayDirection
 from bot.storage.database import Database
 
@@ -141,6 +142,18 @@ async def test_report_figures_and_csv(database: Database, tmp_path: Path) -> Non
     assert "3 × Refund for a broken phone?" in text
     assert "Answer feedback: 👍 1, 👎 0" in text
     assert write_csv(report, tmp_path / "r.csv") == 4
+    # The console's live figures read the same cases as plain rows: the same days, the same
+    # figures, the same gaps (each ends now; the days holding cases do not move).
+    span = (dt.datetime.now(dt.UTC) - T0).days + 8
+    per_day, gaps = await figures_reader(database.sessionmaker, lambda: hours, IDLE)(span)
+    wide = await build_report(database.sessionmaker, days=span, hours=hours)
+    assert wide.quality is not None
+    assert [(d.day, d.conversations, d.handed_over, d.verified_rate, d.csat, d.score)
+            for d in per_day if d.conversations] == [
+        (d.day, d.conversations, d.handed_over, d.verified_rate, d.csat_average, d.mean_score)
+        for d in wide.quality.days if d.conversations]
+    assert sum(d.conversations for d in per_day) == 4
+    assert gaps == wide.gaps == [("Refund for a broken phone?", 3)]
     # Erasure keeps only a count.
     await desk.erasure.forget(23)
     again = await build_report(database.sessionmaker, days=7, hours=hours, now=clock.now)

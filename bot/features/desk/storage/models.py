@@ -53,7 +53,9 @@ class DeskCase(Base):
     by /bot and 24 h of silence, or by erasure. At most one is not resolved per user."""
 
     __tablename__ = "desk_cases"
-    __table_args__ = (Index("ix_desk_cases_user_id_id", "user_id", "id"),)
+    # By opening time: the report's and the console's figures read a period's cases.
+    __table_args__ = (Index("ix_desk_cases_user_id_id", "user_id", "id"),
+                      Index("ix_desk_cases_opened_at", "opened_at"))
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,26 @@
+"""The support desk's cases by opening time: `fmbot report` and the console's live figures
+read a period's cases, which scanned the whole table without it.
+
+Revision ID: 0035
+Revises: 0034
+Create Date: 2026-11-29 04:30:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0035"
+down_revision: str | None = "0034"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_desk_cases_opened_at", "desk_cases", ["opened_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_desk_cases_opened_at", table_name="desk_cases")
