@@ -6,7 +6,6 @@ conversation while a draft is under way gets that draft."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,27 +17,13 @@ from bot.features.console.web import templates
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import Chat, Conversation, Message, MessageRole, User
-from tests.conversation.conftest import API_KEY, FOLDER, fake_client
+from tests.fakes.yandex.fixtures import client, fm
 from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.console.world import DRAFT
 
+__all__ = ["client", "fm"]  # the fixtures
 pytestmark = [pytest.mark.timeout(60)]
 SUBMIT = "/foundationModels/v1/completionAsync"
-
-
-@pytest.fixture
-async def fm() -> AsyncIterator[FakeFoundationModels]:
-    async with FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(fm: FakeFoundationModels) -> AsyncIterator[FoundationModelsClient]:
-    model = fake_client(fm.url)
-    try:
-        yield model
-    finally:
-        await model.aclose()
 
 
 async def a_conversation(db: Database) -> int:

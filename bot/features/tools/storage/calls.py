@@ -217,14 +217,7 @@ class ToolCallRepository:
                 .returning(ToolCall.id)
             )
         )
-        if not ids:
-            return []
-        rows = await self.session.scalars(
-            select(ToolCall)
-            .where(ToolCall.id.in_(ids))
-            .execution_options(populate_existing=True)
-        )
-        return list(rows)
+        return await self._read_again(ids)
 
     async def remind(self, now: dt.datetime | None = None) -> list[ToolCall]:
         """Requests whose approvers are due a reminder, each taken once among all replicas
@@ -241,6 +234,10 @@ class ToolCallRepository:
                 .returning(ToolCall.id)
             )
         )
+        return await self._read_again(ids)
+
+    async def _read_again(self, ids: Sequence[int]) -> list[ToolCall]:
+        """The calls one UPDATE just took, as they are now (not as the session kept them)."""
         if not ids:
             return []
         rows = await self.session.scalars(
