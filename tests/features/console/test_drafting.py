@@ -17,7 +17,7 @@ from bot.features.console.web import templates
 from bot.foundation_models.client import FoundationModelsClient
 from bot.storage.database import Database
 from bot.storage.models import Chat, Conversation, Message, MessageRole, User
-from tests.fakes.yandex.fixtures import client, fm
+from tests.conversation.fm_fixtures import client, fm
 from tests.fakes.yandex.server import FakeFoundationModels
 from tests.features.console.world import DRAFT
 

@@ -3,6 +3,6 @@ SQLite database (and PostgreSQL when reachable, through `database`)."""
 
 from __future__ import annotations
 
-from tests.fakes.yandex.fixtures import client, fm
+from tests.conversation.fm_fixtures import client, fm
 
 __all__ = ["client", "fm"]
