@@ -45,6 +45,9 @@ INSTALL = "pip install 'fmbot[mcp]'"
 MAX_PAGES = 20
 # Seconds to wait before connecting again: doubled after each failure up to the last value.
 BACKOFF = (1.0, 60.0)
+# How long closing waits for a server's session to let go (the SDK ends a session with an
+# HTTP DELETE, read for up to 300 s): a stuck server does not hold the bot's stop.
+CLOSE_WITHIN = 5.0
 
 
 class McpMissingError(RuntimeError):
@@ -144,7 +147,10 @@ class McpServerSource:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.wait([task])
+            done, _ = await asyncio.wait([task], timeout=CLOSE_WITHIN)
+            if not done:
+                logger.warning("MCP server %r did not let go within %g s of the bot's stop: "
+                               "its session is left behind", self._server, CLOSE_WITHIN)
 
     async def wait_connected(self, within: float) -> bool:
         """For tests and `bot check`: True once the server's tools are offered."""
