@@ -237,6 +237,41 @@ def _card(
     return [*messages, card]
 
 
+async def ask_approvers(outbox: Outbox, tools: ToolLoop, call: WaitingCall,
+                        t: Translator) -> str:
+    """Send a request's card to its approvers: privately to each signed-in member of the
+    group but the asker, or to the named chat, each in its reader's language; note where
+    the cards are. What to tell the asker (in `t`): who decides, or, when nobody could be
+    asked, that the request is withdrawn (it expires at once)."""
+    kind, _, value = call.approvers.partition(":")
+    chats: list[int] = []
+    if kind == "group" and tools.directory is not None:
+        chats = [member for member in await tools.directory.members(value)
+                 if member != call.user_id]
+    elif kind == "chat":
+        chats = [int(value)]
+    languages = await tools.languages(chats)
+    ttl = tools.settings.approval_expire
+    posted: list[tuple[int, int]] = []
+    for chat_id in chats:
+        reader = Translator.for_code(languages.get(chat_id))
+        card = await post_card(outbox, Target(ChatRef(chat_id, "private")), call,
+                               reader, ttl, approval=True)
+        if card is not None:
+            posted.append((chat_id, card))
+    what = what_of(call, t)
+    who = approvers_text(call.approvers, t)
+    if posted:
+        await tools.note_approval_cards(call.id, posted)
+        log.info("tool call %s (%s) of user %s: sent to %d approver card(s) (%s)",
+                 call.id, call.name, call.user_id, len(posted), call.approvers)
+        return t("tool_approval_sent", what=what, approvers=who)
+    log.warning("tool call %s (%s): no approver (%s) could be asked: withdrawn",
+                call.id, call.name, call.approvers)
+    await tools.unreachable(call.id)
+    return t("tool_approval_nobody", what=what, approvers=who)
+
+
 async def post_card(
     outbox: Outbox, target: Target, call: WaitingCall, t: Translator, ttl: float, *,
     approval: bool = False,
@@ -427,37 +462,9 @@ class ToolCards(BotService):
     async def _ask_approvers(
         self, tools: ToolLoop, target: Target, call: WaitingCall, t: Translator
     ) -> None:
-        """The card goes to the approvers, not the asker: privately to each signed-in member
-        of the group but the asker, or to the named chat; the asker is told who decides (or,
+        """The card goes to the approvers, not the asker; the asker is told who decides (or,
         when nobody can be asked, that the request is withdrawn: it expires at once)."""
-        kind, _, value = call.approvers.partition(":")
-        chats: list[int] = []
-        if kind == "group" and tools.directory is not None:
-            chats = [member for member in await tools.directory.members(value)
-                     if member != call.user_id]
-        elif kind == "chat":
-            chats = [int(value)]
-        languages = await tools.languages(chats)
-        ttl = tools.settings.approval_expire
-        posted: list[tuple[int, int]] = []
-        for chat_id in chats:
-            reader = Translator.for_code(languages.get(chat_id))
-            card = await post_card(self.outbox, Target(ChatRef(chat_id, "private")), call,
-                                   reader, ttl, approval=True)
-            if card is not None:
-                posted.append((chat_id, card))
-        what = what_of(call, t)
-        who = approvers_text(call.approvers, t)
-        if posted:
-            await tools.note_approval_cards(call.id, posted)
-            log.info("tool call %s (%s) of user %s: sent to %d approver card(s) (%s)",
-                     call.id, call.name, call.user_id, len(posted), call.approvers)
-            text = t("tool_approval_sent", what=what, approvers=who)
-        else:
-            log.warning("tool call %s (%s): no approver (%s) could be asked: withdrawn",
-                        call.id, call.name, call.approvers)
-            await tools.unreachable(call.id)
-            text = t("tool_approval_nobody", what=what, approvers=who)
+        text = await ask_approvers(self.outbox, tools, call, t)
         await self.tell(target.chat.chat_id, text, thread_id=target.thread_id)
 
     async def tell(self, chat_id: int, text: str, *, thread_id: int | None = None) -> None:

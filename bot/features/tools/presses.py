@@ -14,7 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, Message, MessageEntity, ReplyParameters
 
-from bot.features.tools.cards import PREFIX, parse
+from bot.features.tools.cards import PREFIX, ask_approvers, parse
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turns import Decision, DecisionKind
 from bot.plugin.conversation import ChatRef, Employee, Speaker
@@ -283,7 +283,12 @@ async def expire_forever(deps: Deps, tools: ToolLoop, interval: float) -> None:
 
 
 async def _remind(deps: Deps, tools: ToolLoop, reminder: Decision) -> None:
-    """Each approvers' card of a request still waiting gets a reminder under it."""
+    """Each approvers' card of a request still waiting gets a reminder under it. A request
+    with no card at all (the bot stopped between storing it and sending its cards) gets its
+    cards now, and its asker is told who decides."""
+    if not reminder.cards:
+        await _ask_late(deps, tools, reminder)
+        return
     asker = ""
     if tools.directory is not None:
         asker = await tools.directory.shown(reminder.user_id)
@@ -298,6 +303,17 @@ async def _remind(deps: Deps, tools: ToolLoop, reminder: Decision) -> None:
         await _tell(deps, card_chat, reader("tool_approval_reminder", who=asker,
                                             what=_what(tools, reminder.name, reader)),
                     reply_to=message_id)
+
+
+async def _ask_late(deps: Deps, tools: ToolLoop, reminder: Decision) -> None:
+    call = await tools.waiting_call(reminder.call_id)
+    if call is None:
+        return  # decided or erased meanwhile
+    log.warning("tool call %s (%s): its approvers were never asked (the bot stopped before "
+                "its cards were sent): asking them now", reminder.call_id, reminder.name)
+    t = await _reader(deps, reminder.user_id)  # the asker's language
+    text = await ask_approvers(deps.outbox, tools, call, t)
+    await _tell(deps, reminder.chat_id, text)
 
 
 async def _carry_on_expired(deps: Deps, tools: ToolLoop, decision: Decision) -> None:

@@ -380,6 +380,24 @@ class ToolTurns:
         except Exception:  # bookkeeping only: a press on a card not noted still counts
             logger.exception("could not note the approvers' cards of tool call %s", call_id)
 
+    async def waiting_call(self, call_id: int) -> WaitingCall | None:
+        """A stored call still waiting, as its card shows it (None: decided or gone): the
+        asker as their approvers see them named, and why (the question it answers)."""
+        async with self._sessionmaker() as session:
+            call = await session.get(StoredCall, call_id)
+            if call is None or call.state is not ToolCallState.PENDING_CONFIRMATION:
+                await session.commit()
+                return None
+            answer = await session.get(Message, call.answer_id) if call.answer_id else None
+            question = (await session.get(Message, answer.reply_to_id)
+                        if answer is not None and answer.reply_to_id else None)
+            user = await session.get(User, call.user_id)
+            await session.commit()
+        name = user.first_name if user is not None else str(call.user_id)
+        waiting = await self._waiting(Round([call]), asker=name,
+                                      why=question.text if question is not None else "")
+        return waiting[0] if waiting else None
+
     async def unreachable(self, call_id: int) -> None:
         """No approver could be asked: the request expires now (the sweep tells the asker
         and the model), rather than wait days for a press that cannot come."""

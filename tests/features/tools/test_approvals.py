@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import App, ToolContext
 from bot.features.identity.store import Identities
@@ -334,3 +334,26 @@ async def test_the_test_kits_employees_ask_and_approve_without_a_provider() -> N
         assert desk.granted == [(anna.id, "anna@example.com", "crm")]
         assert ("Your request “Grant access” was approved by Maria <maria@example.com>."
                 in desk.said(anna.id))
+
+
+async def test_a_request_whose_cards_were_never_sent_is_asked_at_its_reminder() -> None:
+    """The bot stopped between storing a request and sending its cards (here: the cards'
+    record emptied, as such a stop leaves it): at APPROVAL_REMIND the approvers get their
+    cards then, once, the asker is told who decides, and an approval runs the call once."""
+    async with helpdesk(APPROVAL_REMIND="3600") as desk:
+        anna, maria, igor = await ask_for_access(desk)
+        async with desk.tester.built.core.db.sessionmaker() as session:
+            await session.execute(update(ToolCall).values(approval_cards=None))
+            await session.commit()
+        before = len(desk.cards(maria.id))
+        await desk.tester.advance(3700)
+        assert len(desk.cards(maria.id)) == before + 1
+        assert len(desk.cards(igor.id)) == 2
+        assert not any("Reminder" in text for text in desk.said(maria.id))
+        assert sum("needs the approval of a member of the group “it-managers”" in text
+                   for text in desk.said(anna.id)) == 2
+        await desk.tester.advance(3700)  # asked once: the next sweep sends nothing more
+        assert len(desk.cards(maria.id)) == before + 1
+        await maria.presses("Approve", on=desk.cards(maria.id)[-1])
+        await desk.tester.settle()
+        assert desk.granted == [(anna.id, "anna@example.com", "crm")]
