@@ -14,7 +14,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, Message, MessageEntity, ReplyParameters
 
-from bot.features.tools.cards import PREFIX, ask_approvers, parse
+from bot.features.tools.approvals import ask_approvers
+from bot.features.tools.cards import PREFIX, parse
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.turns import Decision, DecisionKind
 from bot.plugin.conversation import ChatRef, Employee, Speaker
