@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.features.identity.settings import CALLBACK_PATH
 from bot.features.identity.store import Binding, Identities
+from bot.plugin.conversation import Employee
 from bot.plugin.oidc import OidcError, RelyingParty
 from bot.plugin.telegram import Deps, Outbox, Translator, refuse
 
@@ -104,9 +105,11 @@ class SignIn:
                                     self._not_signed_in)
         return router
 
-    async def _not_signed_in(self, message: Message) -> bool:
-        user = message.from_user
-        return user is not None and await self.identities.of(user.id) is None
+    @staticmethod
+    def _not_signed_in(message: Message, employee: Employee | None = None) -> bool:
+        """The update's one decision (the Principal's employee, read once by the admission),
+        not a second read of the sign-in."""
+        return message.from_user is not None and employee is None
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get(CALLBACK_PATH, self.callback)
