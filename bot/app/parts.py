@@ -5,7 +5,6 @@ what of them runs in `fmbot eval`."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from bot.plugin.setup import AppError, FeatureSetup, Registrations, registered, 
 if TYPE_CHECKING:
     from bot.config.parsing import Section
     from bot.features.settings import Settings
+    from bot.plugin.lifespan import FeatureContext
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]
@@ -96,7 +96,10 @@ class AppParts:
     def evaluation_lines(self, stubbed_context: Collection[str], settings: Settings
                          ) -> list[str]:
         """What of these parts runs in `fmbot eval`, a line each."""
-        return evaluation_lines(self, Registry.of(self.features, settings), stubbed_context)
+        from bot.plugin.lifespan import declared
+
+        registry = declared(self.features, settings, adjust=self.adjustments())
+        return evaluation_lines(self, registry, stubbed_context)
 
     def evaluated(self, simulated: Simulated, *, whole: bool) -> AppParts:
         """A copy of these parts for an evaluation, in which nothing the App and its plugins
@@ -164,18 +167,24 @@ class AppParts:
     def feature(self) -> Feature:
         """The App's own feature: its decorators' registrations and its migrations."""
         own = registered(self._app)
-        return Feature(name="app", setup=lambda setup: replay(own, setup),
+        return Feature(name="app", lifespan=lambda context: replay(own, context),
                        migrations=tuple((m.name, m.folder) for m in self._migrations))
 
     @property
     def features(self) -> tuple[Feature, ...]:
         """The App's feature, then those it added (its plugins'), built after fmbot's own, in
-        order; in an evaluation, as `evaluated` says."""
-        features = (self.feature, *self._features)
+        order (in an evaluation, as `adjustments` changes them)."""
+        return (self.feature, *self._features)
+
+    def adjustments(self) -> dict[str, Callable[[FeatureContext], bool]]:
+        """In an evaluation (`evaluated`), how each of these features is changed once it has
+        declared (lifespan.py's `Lifespans.declare`): its context providers stubbed, its
+        hooks kept from simulated customers; with `whole`, declared only (never built)."""
         if self._evaluated is None:
-            return features
+            return {}
         simulated, whole = self._evaluated
-        return tuple(_evaluated(f, simulated, whole=whole) for f in features)
+        return {f.name: functools.partial(_evaluated, simulated=simulated, whole=whole)
+                for f in self.features}
 
     @property
     def added(self) -> tuple[Feature, ...]:
@@ -198,29 +207,20 @@ class AppParts:
         return [(name, Path(folder)) for f in self.features for name, folder in f.migrations]
 
 
-def _evaluated(feature: Feature, simulated: Simulated, *, whole: bool) -> Feature:
-    """`feature` as `fmbot eval` (`whole`) or the test kit's simulated customers run it: its
-    registrations with the providers stubbed and the hooks kept from simulated customers;
-    with `whole`, no lifecycle hooks and none of its parts (only what it declares)."""
-
-    def setup(context: FeatureSetup) -> None:
-        own = FeatureSetup(feature.name, context._given)
-        feature.setup(own)
-        done = registered(own)
-        done.providers = [NamedProvider(p.name, _stubbed_provider(p, simulated))
-                          for p in done.providers]
-        done.answer_hooks = [_unless_simulated(h, simulated, "on_answer")
-                             for h in done.answer_hooks]
-        done.handoff_hooks = [_unless_simulated(h, simulated, "on_handoff")
-                              for h in done.handoff_hooks]
-        if whole:
-            done.startup_hooks, done.shutdown_hooks = [], []
-        replay(done, context)
-
-    if not whole:
-        return dataclasses.replace(feature, setup=setup)
-    return Feature(name=feature.name, settings=feature.settings, tables=feature.tables,
-                   migrations=feature.migrations, texts=feature.texts, setup=setup)
+def _evaluated(context: FeatureContext, *, simulated: Simulated, whole: bool) -> bool:
+    """What a feature registered, as `fmbot eval` (`whole`) or the test kit's simulated
+    customers run it: its context providers stubbed and its hooks kept from simulated
+    customers; with `whole`, no lifecycle hooks, and False: none of its parts is built (only
+    what it declares)."""
+    done = registered(context)
+    done.providers = [NamedProvider(p.name, _stubbed_provider(p, simulated))
+                      for p in done.providers]
+    done.answer_hooks = [_unless_simulated(h, simulated, "on_answer") for h in done.answer_hooks]
+    done.handoff_hooks = [_unless_simulated(h, simulated, "on_handoff")
+                          for h in done.handoff_hooks]
+    if whole:
+        done.startup_hooks, done.shutdown_hooks = [], []
+    return not whole
 
 
 class Simulated(Protocol):

@@ -196,7 +196,9 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
             validate_features(settings, args.command, app.features[checked:])
         # The plugins' features' secrets join the log's scrubber once they are known (a line
         # a plugin logs while it sets up comes before its Feature, so before its secrets).
-        scrubber.add(secret for feature in app.features for secret in feature.secrets(settings))
+        from bot.plugin.lifespan import declared
+
+        scrubber.add(declared(app.features, settings).secrets)
         factory = Factory(app, settings, system_prompt)
         return run_async_value(command.run(factory, args))
     except SchemaTooNewError as exc:

@@ -107,11 +107,12 @@ class Factory:
         often): fmbot's settings, the plugins' and what the features read besides (the
         tools file's `${VAR}`) are known."""
         from bot.config.unknown import unknown_variables, variables_of
+        from bot.plugin.lifespan import declared
 
         known = {*self.settings.variables(), *self.app.own_variables}
-        for feature in self.features:  # a plugin's section, and what a feature reads besides
+        for feature in self.features:  # a plugin's section
             known |= variables_of(feature.settings) if feature.settings is not None else set()
-            known.update(feature.variables(self.settings))
+        known.update(declared(self.features, self.settings).variables)  # read besides
         env_file = self.app.env_file
         return unknown_variables(known, env_file=Path(env_file) if env_file else None,
                                  environ=environ)

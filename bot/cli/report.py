@@ -43,7 +43,9 @@ async def run_report(
     settings = factory.settings
     # Each feature's part (the plugins' too), built from the settings (a setting in a wrong
     # form raises ConfigError here, before the database is touched).
-    parts = [part for feature in factory.features for part in feature.report(settings)]
+    from bot.plugin.lifespan import declared
+
+    parts = declared(factory.features, settings).reports
     await factory.migrate()
     async with factory.database() as db:
         sections = [await part(db, days) for part in parts]

@@ -5,13 +5,18 @@ builds on. A plugin imports from fmbot only `bot`, `bot.plugin` and, in its test
 A plugin is a `Feature`: its entry point (group `fmbot.plugins`) names one, and nothing outside
 the App changes the App. What a feature can declare:
 
-- `Feature`: the feature: its name, settings section, migrations, its `setup`, and the
-  callables the bot asks it for its checks, models, commands, report parts and parts.
-- `FeatureSetup`: what its `setup` is given, once, to register on: routers
-  (`include_router`), menu commands (`command`), context providers (`context`), Python tools
-  (`tool`, `add_tool_source`), hooks (`on_answer`, `on_handoff`, `on_startup`,
-  `on_shutdown`), and its own settings section, typed (`section(HelpdeskSettings)`). The
-  `App` is one too: its decorators are these methods, on the App's own feature.
+- `Feature`: the feature: its name, settings section, tables, texts, migrations, `fmbot`
+  commands, and its one lifecycle (`lifespan`).
+- `FeatureContext`: what its lifespan is given, to declare, register and build on: its
+  settings section, typed (`section(HelpdeskSettings)`); what it declares (`check`,
+  `telegram_check`, `model`, `report`, `settings_check`, `secret`, `variable`, `forum`);
+  what it registers (`FeatureSetup`'s routers, menu commands, context providers, tools and
+  hooks); the phases it awaits to build (`prepare`, `core`, `telegram`); and what it builds
+  (`turn`, `offer`, `on_front`, `final_form`, `idle`, `on_ready`).
+- `FeatureSetup`: the registrations alone (routers with `include_router`, menu commands
+  with `command`, context providers with `context`, Python tools with `tool` and
+  `add_tool_source`, hooks with `on_answer`, `on_handoff`, `on_startup`, `on_shutdown`):
+  the `App` is one, its decorators these methods, on the App's own feature.
 - `Section`, `Switch`: its section of the settings (`Feature.settings`), each field naming its
   variable (`Field(validation_alias="HELPDESK_DAILY_LOOKUPS")`), composed into the bot's
   settings: validated with fmbot's, listed by `fmbot settings`, read in code with
@@ -24,11 +29,13 @@ the App changes the App. What a feature can declare:
 - `Command`, `CommandContext`, `Subcommands`: its own `fmbot <name>` command, and what the
   command's body is given.
 - `ReportSection`, `ReportPart`: its part of `fmbot report`.
-- `CoreParts`, `Groundwork`, `Built`, `FeatureMissing`, `Preparing`: what it builds on the
-  shared core (`Feature.build`), and what it offers other features or asks of them, by type.
-- `TelegramParts`, `TelegramPart`, `TelegramFeature`, `FrontParts`, `TelegramGround`,
-  `UsageLines`, `TelegramLine`: what it builds on the Telegram front (`Feature.on_telegram`):
-  routers, services, its `/help` and `/stats` lines; its lines in the Telegram check.
+- `Groundwork`, `Built`, `FeatureMissing`, `Preparing`: what its phases give it to build on
+  (`await ctx.prepare()`, `await ctx.core()`), and what it offers other features or asks of
+  them, by type (`ctx.offer`, `ctx.built`).
+- `TelegramPart`, `TelegramFeature`, `FrontParts`, `TelegramGround`, `UsageLines`,
+  `TelegramLine`: what it builds on the Telegram front (`await ctx.telegram()`,
+  `ctx.on_front`): routers, services, its `/help` and `/stats` lines; its lines in the
+  Telegram check.
 - `Translator`, `register_texts`: its texts, in the user's language.
 - `Principal`, `Surface`: who asks, decided once per update before any feature sees it (a
   handler's `principal` argument).
@@ -73,15 +80,14 @@ from bot.plugin.commands import (
 )
 from bot.plugin.feature import (
     TURN_COMMANDS,
-    CoreParts,
     Feature,
     FeatureCheck,
     ModelUse,
     SettingsCheck,
     TelegramLine,
-    TelegramParts,
 )
 from bot.plugin.ground import Groundwork, Preparing, TelegramGround
+from bot.plugin.lifespan import FeatureContext
 from bot.plugin.outcome import Outcome, failed, passed
 from bot.plugin.setup import FeatureSetup
 from bot.plugin.texts import register_texts
@@ -113,10 +119,10 @@ __all__ = [
     "Command",
     "CommandContext",
     "ConfigError",
-    "CoreParts",
     "DailyCounts",
     "Feature",
     "FeatureCheck",
+    "FeatureContext",
     "FeatureMissing",
     "FeatureSetup",
     "FrontParts",
@@ -137,7 +143,6 @@ __all__ = [
     "TelegramGround",
     "TelegramLine",
     "TelegramPart",
-    "TelegramParts",
     "Translator",
     "UsageLines",
     "failed",

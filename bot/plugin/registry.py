@@ -1,73 +1,41 @@
-"""The registry: every feature's registrations (fmbot's features, the App's own, the
-plugins'), each feature set up once on a `FeatureSetup` of its own (setup.py), read in the
-bot's list order by the one loop each part of the bot needs: the composition root's routers
-and menu, the extensions feature's context providers and hooks, the tools feature's Python
-tools."""
+"""The registry: what every feature (fmbot's, the App's own, the plugins') declared and
+built on its `FeatureContext` (lifespan.py), read in the bot's list order by the one loop
+each part of the bot needs: the composition root's routers, menu and turn, the extensions
+feature's context providers and hooks, the tools feature's Python tools, `fmbot check`'s
+checks and models, `fmbot report`'s parts, the logs' secrets."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from bot.extending.hooks import AnswerHook, HandoffHook, LifecycleHook, NamedProvider
 from bot.extending.tools import ToolSource
-from bot.plugin.setup import AppError, FeatureSetup, Menu, Registrations, registered
+from bot.plugin.setup import Menu
 
 if TYPE_CHECKING:
     from aiogram import Router
 
-    from bot.config.composed import SettingsBase as Settings
+    from bot.conversation.features import TurnFeature
+    from bot.plugin.commands import ReportPart
+    from bot.plugin.feature import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
+    from bot.plugin.lifespan import Declared
+    from bot.telegram.answer_parts import FinalForm
+    from bot.telegram.featureparts import TelegramFeature
 
-__all__ = ["Registry", "SetsUp"]
-
-log = logging.getLogger("bot")
-
-
-class SetsUp(Protocol):
-    """What the registry sets up: a `Feature` (its name and its `setup`)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def setup(self) -> Callable[[FeatureSetup], None]: ...
+__all__ = ["Registry"]
 
 
 @dataclass(frozen=True, slots=True)
 class Registry:
-    """Every feature's registrations, in the bot's list order (fmbot's features, the App,
-    the plugins): the one place the composition root reads routers, the menu, context
-    providers, tools and hooks from."""
+    """Every feature's registrations and declarations, in the bot's list order (fmbot's
+    features, the App, the plugins), as their lifespans made them (lifespan.py): the one
+    place the composition root, `fmbot check`, `fmbot report` and the preflight read
+    routers, the menu, context providers, tools, hooks, checks, models, secrets and each
+    feature's parts from."""
 
-    features: tuple[Registrations, ...] = ()
-
-    @classmethod
-    def of(cls, features: Iterable[SetsUp], settings: Settings | None) -> Registry:
-        """Each feature set up once, on a context of its own. A feature whose setup fails
-        stops the start with a ConfigError naming it; a context provider's name taken by
-        two features is refused (the stored answer and the evaluation's stubs name it)."""
-        from bot.config import ConfigError
-
-        done: list[Registrations] = []
-        names: dict[str, str] = {}
-        for feature in features:
-            setup = FeatureSetup(feature.name, settings)
-            try:
-                feature.setup(setup)
-            except (AppError, ConfigError) as exc:
-                raise ConfigError(f"the {feature.name} feature: {exc}") from None
-            except Exception as exc:
-                log.exception("the %s feature failed to set up", feature.name)
-                raise ConfigError(f"the {feature.name} feature failed to set up: {exc!r}"
-                                  ) from None
-            for provider in registered(setup).providers:
-                if (other := names.setdefault(provider.name, feature.name)) != feature.name:
-                    raise ConfigError(f"the {feature.name} feature: a context provider named "
-                                      f"{provider.name!r} is the {other} feature's already")
-            done.append(registered(setup))
-        return cls(tuple(done))
+    features: tuple[Declared, ...] = ()
 
     @property
     def routers(self) -> tuple[Router, ...]:
@@ -107,3 +75,57 @@ class Registry:
     @property
     def handoff_hooks(self) -> tuple[HandoffHook, ...]:
         return tuple(h for f in self.features for h in f.handoff_hooks)
+
+    @property
+    def settings_checks(self) -> tuple[SettingsCheck, ...]:
+        return tuple(c for f in self.features for c in f.settings_checks)
+
+    @property
+    def checks(self) -> tuple[FeatureCheck, ...]:
+        return tuple(c for f in self.features for c in f.checks)
+
+    @property
+    def telegram_checks(self) -> tuple[TelegramLine, ...]:
+        return tuple(c for f in self.features for c in f.telegram_checks)
+
+    @property
+    def reports(self) -> tuple[ReportPart, ...]:
+        return tuple(p for f in self.features for p in f.reports)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for f in self.features for s in f.secrets)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(v for f in self.features for v in f.variables)
+
+    @property
+    def models(self) -> tuple[ModelUse, ...]:
+        return tuple(m for f in self.features for m in f.models)
+
+    @property
+    def forums(self) -> tuple[int, ...]:
+        return tuple(c for f in self.features for c in f.forums)
+
+    @property
+    def turn(self) -> tuple[TurnFeature, ...]:
+        """Every feature's part in a turn, then those asked last."""
+        return (*(t for f in self.features for t in f.turn),
+                *(t for f in self.features for t in f.last))
+
+    @property
+    def idle(self) -> tuple[Callable[[], Awaitable[None]], ...]:
+        return tuple(i for f in self.features for i in f.idle)
+
+    @property
+    def ready(self) -> tuple[Callable[[], Awaitable[None]], ...]:
+        return tuple(r for f in self.features for r in f.ready)
+
+    @property
+    def fronts(self) -> tuple[TelegramFeature, ...]:
+        return tuple(p for f in self.features for p in f.fronts)
+
+    @property
+    def final_forms(self) -> tuple[FinalForm, ...]:
+        return tuple(p for f in self.features for p in f.final_forms)

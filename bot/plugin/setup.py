@@ -1,18 +1,16 @@
-"""What a feature registers when it is set up (`Feature.setup`), on a `FeatureSetup` of its
-own: routers, menu commands, context providers, Python tools, and the hooks around a turn and
-around the bot's life. One registration context for fmbot's features, the App (whose
-decorators register on the App's own) and plugins alike; the composition root runs each
-feature's setup once and reads every feature's registrations in the list's order
-(registry.py).
+"""What a feature registers (on its `FeatureContext`, lifespan.py, a `FeatureSetup`) and the
+App registers (its decorators are these methods, on the App's own): routers, menu commands,
+context providers, Python tools, and the hooks around a turn and around the bot's life. The
+composition root reads every feature's registrations in the list's order (registry.py).
 
 ```python
-def setup(setup: FeatureSetup) -> None:
-    settings = setup.section(HelpdeskSettings)
-    setup.include_router(router)
-    setup.command("whoami", "Who I am", ru="Кто я")
+async def lifespan(ctx: FeatureContext) -> None:
+    settings = ctx.section(HelpdeskSettings)
+    ctx.include_router(router)
+    ctx.command("whoami", "Who I am", ru="Кто я")
 
-    @setup.tool(confirm=True)
-    async def open_ticket(ctx: ToolContext, summary: str) -> str: ...
+    @ctx.tool(confirm=True)
+    async def open_ticket(tool: ToolContext, summary: str) -> str: ...
 ```
 """
 
@@ -74,7 +72,7 @@ class Registrations:
 
 
 class FeatureSetup:
-    """A feature's registration context: what `Feature.setup` is given (its own, one per
+    """The registrations: what a feature's `FeatureContext` adds them with (its own, one per
     feature), and what `bot.App` is (its decorators register on the App's own). Each method
     checks what it is given and refuses it with an `AppError` saying what to change."""
 
@@ -82,6 +80,10 @@ class FeatureSetup:
         self._registrations = Registrations(feature)
         self._given = settings
         self._functions: FunctionTools | None = None  # made on the first tool
+
+    def _own(self) -> Registrations:
+        """Where a registration goes (a feature's context refuses it once declared)."""
+        return self._registrations
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -101,7 +103,7 @@ class FeatureSetup:
         database session per update as `session`), and its `message.answer` calls are paced
         like fmbot's own. Its commands join Telegram's command menu, described by `command`
         or else by the first line of the handler's docstring."""
-        own = self._registrations
+        own = self._own()
         if router in own.routers:
             raise AppError(f"router {router.name!r} is already included")
         own.routers.append(router)
@@ -126,7 +128,7 @@ class FeatureSetup:
         )
         if problem:
             raise AppError(f"command({name!r}): {problem}")
-        own = self._registrations
+        own = self._own()
         if name in own.described:
             raise AppError(f"command({name!r}): the command /{name} is already described")
         own.described.add(name)
@@ -203,15 +205,16 @@ class FeatureSetup:
 
     def add_tool_source(self, source: ToolSource) -> None:
         """Add a whole tool source (HTTP actions, an MCP server, a plugin's own)."""
-        self._registrations.tool_sources.append(source)
+        self._own().tool_sources.append(source)
 
     def _function_tools(self) -> FunctionTools:
         # One source of Python functions per feature, named after it, first of its sources.
+        own = self._own()
         if self._functions is None:
             from bot.extending.functions import FunctionTools
 
             self._functions = FunctionTools(self._registrations.feature)
-            self._registrations.tool_sources.insert(0, self._functions)
+            own.tool_sources.insert(0, self._functions)
         return self._functions
 
     @overload
@@ -234,10 +237,10 @@ class FeatureSetup:
         def register(fn: CP) -> CP:
             require_async(fn, "a context provider")
             label = name or getattr(fn, "__name__", "") or name_of(fn)
-            if any(p.name == label for p in self._registrations.providers):
+            if any(p.name == label for p in self._own().providers):
                 raise AppError(f"a context provider named {label!r} is already added: give "
                                "this one another with context(name=...)")
-            self._registrations.providers.append(NamedProvider(label, fn))
+            self._own().providers.append(NamedProvider(label, fn))
             return fn
 
         return register(function) if function is not None else register
@@ -247,25 +250,25 @@ class FeatureSetup:
     def on_startup(self, hook: LH) -> LH:
         """Run `hook()`, or `hook(ctx)` with a `RunContext` (the aiogram `Bot`, the settings),
         once the bot has started, before the first update is handled."""
-        self._registrations.startup_hooks.append(lifecycle_hook(hook, "an on_startup hook"))
+        self._own().startup_hooks.append(lifecycle_hook(hook, "an on_startup hook"))
         return hook
 
     def on_shutdown(self, hook: LH) -> LH:
         """Run `hook()`, or `hook(ctx)` with a `RunContext`, when the bot stops, after the last
         answer."""
-        self._registrations.shutdown_hooks.append(lifecycle_hook(hook, "an on_shutdown hook"))
+        self._own().shutdown_hooks.append(lifecycle_hook(hook, "an on_shutdown hook"))
         return hook
 
     def on_answer(self, hook: AH) -> AH:
         """Run `hook(event)` after every turn, with an `AnswerEvent` (in a task of its own:
         the answer is not held back by it)."""
-        self._registrations.answer_hooks.append(require_async(hook, "an on_answer hook"))
+        self._own().answer_hooks.append(require_async(hook, "an on_answer hook"))
         return hook
 
     def on_handoff(self, hook: HH) -> HH:
         """Run `hook(event)` when a conversation is handed to a person (support desk), with
         a `HandoffEvent`."""
-        self._registrations.handoff_hooks.append(require_async(hook, "an on_handoff hook"))
+        self._own().handoff_hooks.append(require_async(hook, "an on_handoff hook"))
         return hook
 
 

@@ -6,7 +6,7 @@ module names none."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from bot.plugin.clients import (
 )
 from bot.plugin.feature import Feature
 from bot.plugin.ground import FrontEnd, Groundwork, Preparing
+from bot.plugin.lifespan import Lifespans
 from bot.plugin.offers import EmployeeDirectory, ImageCost
 from bot.plugin.registry import Registry
 from bot.storage.database import Database
@@ -37,7 +38,6 @@ from bot.storage.outage import Outage, watch_outages
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
-    from bot.conversation.features import TurnFeature
     from bot.extending.tools import ToolSource
 
 log = logging.getLogger("bot")
@@ -49,9 +49,10 @@ __all__ = ["Core", "FrontEnd", "core"]
 class Core:
     """What both front ends (Telegram, terminal) share. `features`: the bot's features (its
     list and the plugins'); `built`: what they built on it, found by type (the knowledge base,
-    the tool loop, ...); `idle`: what the bot waits for before it is idle (`BuiltBot.settle`);
-    `ground`: what they built on, for their parts on a front end; `registry`: what each
-    registered when it was set up (routers, menu commands, providers, tools, hooks)."""
+    the tool loop, ...); `ground`: what they built on; `registry`: what each declared,
+    registered and built (routers, menu commands, providers, tools, hooks, its part in a turn,
+    what the bot waits for before it is idle); `lifespans`: theirs, under way (the Telegram
+    front reaches their last phase)."""
 
     db: Database
     client: FoundationModelsClient
@@ -62,7 +63,7 @@ class Core:
     auth: Auth  # photos and voice notes: SpeechKit's credentials
     ground: Groundwork
     registry: Registry
-    idle: tuple[Callable[[], Awaitable[None]], ...] = ()
+    lifespans: Lifespans
     http: httpx.AsyncClient | None = None  # the models' HTTP client when given (bot.testing)
 
 
@@ -89,60 +90,61 @@ async def core(
     the employee directory before the identity feature's."""
     front = front or FrontEnd()
     features = features_of(app)
-    # Every feature's registrations, read by the one loop each part of the bot needs.
-    registry = Registry.of(features, settings)
-    built = Built()
-    # What is read before anything starts (a bad TOOLS_FILE stops here); the features' Python
-    # tools join it.
-    preparing = Preparing(settings, built, registry, wrap_tools)
-    for feature in features:
-        feature.prepare(preparing)
-    await migrate(settings.database_url, extra=app.migration_folders() if app is not None else ())
-    async with AsyncExitStack() as stack:
-        load_tables(features)  # every feature's tables, erased with the rest on /forget
-        load_texts(features)  # their texts join the Translator's before any is said
-        db = Database(settings.database_url)
-        stack.push_async_callback(db.dispose)
-        watch_outages(db.sessionmaker, Outage(grace=settings.database_outage_grace))
-        auth = build_auth_from(settings)
-        client = build_client(settings, auth, http, front.generation_limit)
-        stack.push_async_callback(client.aclose)
-        chat_model = build_chat_model(
-            settings, client, auth, stack, http, generation_limit=front.generation_limit
-        )
-        ground = Groundwork(settings, db, client, chat_model, auth, stack, http, front,
-                            background, registry)
-        # One embedder for all that embeds (its pacer keeps the folder's quota): found by type.
-        built.add("core", build_embedder(settings, client))
-        if signed_in is not None:  # found first: the identity feature's answers the rest
-            built.add("core", signed_in_directory(signed_in, built))
-        turn: list[TurnFeature] = []
-        last: list[TurnFeature] = []
-        idle: list[Callable[[], Awaitable[None]]] = []
-        for feature in features:
-            parts = await feature.build(ground, built)
-            if parts is not None:
-                turn += parts.turn
-                last += parts.last
-                idle += parts.idle
-        options = TurnOptions(
-            default_model=settings.text_model,
-            default_system_prompt=system_prompt,
-            reply_reserve=settings.max_reply_tokens,
-            max_reply_tokens=settings.max_reply_tokens,
-            temperature=settings.temperature,
-            context_overrides=settings.model_context_sizes,
-            track_delivery=front.track_delivery,
-            wire=settings.text_api,
-        )
-        image_cost = built.find(ImageCost)
-        conversation = ConversationService(
-            sessionmaker=db.sessionmaker, model=chat_model, options=options,
-            features=[*turn, *last],
-            image_tokens=image_cost.tokens if image_cost is not None else None,
-        )
-        yield Core(db, client, chat_model, conversation, features, built, auth, ground,
-                   registry, tuple(idle), http)
+    # Every feature's declaration (its routers, menu commands, tools, hooks...), read by the
+    # one loop each part of the bot needs; then its phases, in the list's order.
+    lifespans = Lifespans.declare(features, settings,
+                                  adjust=app.adjustments() if app is not None else None)
+    registry, built = lifespans.registry, lifespans.built
+    try:
+        # What is read before anything starts (a bad TOOLS_FILE stops here); the features'
+        # Python tools join it.
+        await lifespans.advance("prepare", Preparing(settings, built, registry, wrap_tools))
+        await migrate(settings.database_url,
+                      extra=app.migration_folders() if app is not None else ())
+        async with AsyncExitStack() as stack:
+            load_tables(features)  # every feature's tables, erased with the rest on /forget
+            load_texts(features)  # their texts join the Translator's before any is said
+            db = Database(settings.database_url)
+            stack.push_async_callback(db.dispose)
+            watch_outages(db.sessionmaker, Outage(grace=settings.database_outage_grace))
+            auth = build_auth_from(settings)
+            client = build_client(settings, auth, http, front.generation_limit)
+            stack.push_async_callback(client.aclose)
+            chat_model = build_chat_model(
+                settings, client, auth, stack, http, generation_limit=front.generation_limit
+            )
+            ground = Groundwork(settings, db, client, chat_model, auth, stack, http, front,
+                                background, registry)
+            # One embedder for all that embeds (its pacer keeps the folder's quota): by type.
+            built.add("core", build_embedder(settings, client))
+            if signed_in is not None:  # found first: the identity feature's answers the rest
+                built.add("core", signed_in_directory(signed_in, built))
+            # What follows each lifespan's `yield` runs before the clients and the database
+            # close (and after what the features put on the stack as they were built).
+            stack.push_async_callback(lifespans.shutdown)
+            await lifespans.advance("core", ground)
+            options = TurnOptions(
+                default_model=settings.text_model,
+                default_system_prompt=system_prompt,
+                reply_reserve=settings.max_reply_tokens,
+                max_reply_tokens=settings.max_reply_tokens,
+                temperature=settings.temperature,
+                context_overrides=settings.model_context_sizes,
+                track_delivery=front.track_delivery,
+                wire=settings.text_api,
+            )
+            image_cost = built.find(ImageCost)
+            conversation = ConversationService(
+                sessionmaker=db.sessionmaker, model=chat_model, options=options,
+                features=list(registry.turn),
+                image_tokens=image_cost.tokens if image_cost is not None else None,
+            )
+            if not front.telegram:  # no Telegram front: its phase reached with none
+                await lifespans.advance("telegram", None)
+            yield Core(db, client, chat_model, conversation, features, built, auth, ground,
+                       registry, lifespans, http)
+    finally:
+        lifespans.close()  # those the start never reached (a failed one's): closed
 
 
 def features_of(app: AppParts | None) -> tuple[Feature, ...]:

@@ -80,8 +80,9 @@ def core_models(settings: Settings) -> list[Configured]:
 def configured_models(settings: Settings, features: Sequence[Feature]) -> list[Configured]:
     """Every model this deployment uses: the core's, then those of `features` (the bot's:
     the vision model, the embedding models, the desk's insights, the plugins' models)."""
-    found = [(use.setting, use.name, use.kind) for feature in features
-             for use in feature.models(settings)]
+    from bot.plugin.lifespan import declared
+
+    found = [(use.setting, use.name, use.kind) for use in declared(features, settings).models]
     return core_models(settings) + _resolved(settings, found)
 
 

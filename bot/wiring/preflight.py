@@ -63,9 +63,16 @@ def problems(settings: Settings, command: str, features: Sequence[Feature]) -> l
 
 
 def feature_problems(settings: Settings, command: str, features: Sequence[Feature]) -> list[str]:
-    """What `features`' checks of their sections refuse before `command`, a line each."""
-    return _lines_of([partial(check.check, settings) for feature in features
-                      for check in feature.settings_checks if command in check.commands])
+    """What `features`' checks of their sections refuse before `command`, a line each (a
+    feature whose declaration fails: its line)."""
+    from bot.plugin.lifespan import declared
+
+    try:
+        registry = declared(features, settings)
+    except ConfigError as exc:
+        return str(exc).splitlines()
+    return _lines_of([partial(check.check, settings) for check in registry.settings_checks
+                      if command in check.commands])
 
 
 def _lines_of(checks: list[Callable[[], object]]) -> list[str]:
@@ -187,6 +194,12 @@ def secrets_of(settings: Settings, features: Sequence[Feature]) -> list[str]:
     redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
     # A driver's error can carry the DSN it was given (asyncpg, a traceback's locals).
     passwords = [p for p in (redis_password, database_password(settings.database_url)) if p]
-    # The values the features read (the tools file's tokens and keys).
-    return found + passwords + [secret for feature in features
-                                for secret in feature.secrets(settings)]
+    # The values the features read (the tools file's tokens and keys); a feature whose
+    # declaration fails stops the start, saying why, before any of its values is read.
+    from bot.plugin.lifespan import declared
+
+    try:
+        declared_secrets = list(declared(features, settings).secrets)
+    except ConfigError:
+        declared_secrets = []
+    return found + passwords + declared_secrets

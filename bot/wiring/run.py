@@ -27,10 +27,8 @@ if TYPE_CHECKING:
     from bot.app.parts import AppParts
     from bot.conversation.types import SignedIn
     from bot.extending.tools import ToolSource
-    from bot.telegram.answer_parts import FinalForm
     from bot.telegram.app import TelegramApp
     from bot.telegram.deps import BotOptions
-    from bot.telegram.featureparts import TelegramFeature
     from bot.telegram.outbox import Pacing
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
@@ -62,7 +60,7 @@ class BuiltBot:
             await telegram.wait_idle()
             await telegram.answers.wait_idle()
             await telegram.outbox.drain()
-            for idle in self.core.idle:
+            for idle in self.core.registry.idle:
                 await idle()
             await asyncio.sleep(0)
             if calls_made() == count and not telegram.queues.waiting():
@@ -70,14 +68,13 @@ class BuiltBot:
 
     def forums(self) -> list[int]:
         """The chats the features need as forum supergroups (the support desk's)."""
-        settings = self.core.ground.settings
-        return [chat for feature in self.core.features for chat in feature.forums(settings)]
+        return list(self.core.registry.forums)
 
     async def ready(self) -> None:
         """What the features keep up to date done once, before the first question (in
         process, where nothing runs in the background: the knowledge base synced)."""
-        for feature in self.core.features:
-            await feature.ready(self.core.ground, self.core.built)
+        for ready in self.core.registry.ready:
+            await ready()
 
     async def startup(self) -> None:
         """The front's services started, as when the bot starts taking updates."""
@@ -162,15 +159,8 @@ async def built_bot(
             leases=coordinator, menu=c.registry.menu,
             guest_edit_interval=guest_edit_interval,
         )
-        final_forms: list[FinalForm] = []
-        parts: list[TelegramFeature] = []
-        for feature in c.features:
-            built = feature.on_telegram(ground, c.built)
-            if built is not None:
-                final_forms += built.final_forms
-                if built.part is not None:
-                    parts.append(built.part)
-        staff = [chat for feature in c.features for chat in feature.forums(settings)]
+        await c.lifespans.advance("telegram", ground)
+        staff = c.registry.forums
         telegram = build_telegram(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
@@ -189,8 +179,8 @@ async def built_bot(
             # The census: the replicas take turns at sweeping for chats left undone.
             cluster=None if coordinator is None
             else Cluster(coordinator, settings.replica_id, census_of(shared)),
-            final_forms=final_forms,
-            features=parts,
+            final_forms=list(c.registry.final_forms),
+            features=list(c.registry.fronts),
             unlimited=unlimited,
             signed_in=signed_in,
             web_listen=settings.web_host_port if settings.web_listen

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot import App, AppError, Feature
-from bot.plugin import Built, CoreParts, FeatureMissing, Groundwork
+from bot.plugin import Built, FeatureContext, FeatureMissing
 from bot.testing import BotTester
 
 
@@ -29,12 +29,12 @@ def test_need_names_the_feature_and_what_it_needs() -> None:
 
 
 async def test_a_bot_whose_feature_needs_a_missing_part_fails_at_start() -> None:
-    async def needs(ground: Groundwork, built: Built) -> CoreParts | None:
-        built.need(Greeting, by="greeter")
-        return None
+    async def needs(ctx: FeatureContext) -> None:
+        await ctx.core()
+        ctx.built.need(Greeting, by="greeter")
 
     app = App(env_file=None)
-    app.add_feature(Feature(name="greeter", build=needs))
+    app.add_feature(Feature(name="greeter", lifespan=needs))
     with pytest.raises(FeatureMissing, match="the greeter feature needs Greeting"):
         async with BotTester(app):
             pass
@@ -43,17 +43,17 @@ async def test_a_bot_whose_feature_needs_a_missing_part_fails_at_start() -> None
 async def test_a_later_feature_finds_what_an_earlier_one_offers() -> None:
     found: list[Greeting] = []
 
-    async def offers(ground: Groundwork, built: Built) -> CoreParts | None:
-        built.add("welcome", Greeting("hello"))
-        return None
+    async def offers(ctx: FeatureContext) -> None:
+        await ctx.core()
+        ctx.offer(Greeting("hello"))
 
-    async def needs(ground: Groundwork, built: Built) -> CoreParts | None:
-        found.append(built.need(Greeting, by="greeter"))
-        return None
+    async def needs(ctx: FeatureContext) -> None:
+        await ctx.core()
+        found.append(ctx.built.need(Greeting, by="greeter"))
 
     app = App(env_file=None)
-    app.add_feature(Feature(name="welcome", build=offers))
-    app.add_feature(Feature(name="greeter", build=needs))
+    app.add_feature(Feature(name="welcome", lifespan=offers))
+    app.add_feature(Feature(name="greeter", lifespan=needs))
     with pytest.raises(AppError, match="added already"):
         app.add_feature(Feature(name="greeter"))
     async with BotTester(app) as tester:

@@ -25,8 +25,12 @@ async def part(db, days):
     return ReportSection("Partner, last %d days: fine" % days)
 
 
-app.add_feature(Feature(name="partner", secrets=lambda settings: ["{SECRET}"],
-                        report=lambda settings: [part]))
+def partner(ctx):
+    ctx.secret("{SECRET}")
+    ctx.report(part)
+
+
+app.add_feature(Feature(name="partner", lifespan=partner))
 '''
 
 

@@ -1,5 +1,5 @@
 """One registry: fmbot's features, the App (its decorators) and a plugin's feature (its
-`setup`) register the same way, and the bot reads them in the list's order: the App's router
+`lifespan`) register the same way, and the bot reads them in the list's order: the App's router
 before the plugin's, the App's context before the plugin's, every feature's menu command in
 Telegram's menu and /help; a failing or clashing setup stops the start naming the feature."""
 
@@ -60,7 +60,7 @@ def app() -> App:
     async def app_context(ctx: ToolContext) -> str:
         return "APP CONTEXT"
 
-    app.add_feature(Feature(name="notes", setup=notes_setup))
+    app.add_feature(Feature(name="notes", lifespan=notes_setup))
     return app
 
 
@@ -92,7 +92,7 @@ async def test_a_feature_whose_setup_fails_stops_the_start_naming_it() -> None:
         raise KeyError("x")
 
     app = App(env_file=None)
-    app.add_feature(Feature(name="broken", setup=broken))
+    app.add_feature(Feature(name="broken", lifespan=broken))
     with pytest.raises(ConfigError, match=r"the broken feature failed to set up: KeyError\('x'\)"):
         async with BotTester(app):
             pass
@@ -112,11 +112,12 @@ def test_a_bad_menu_command_is_refused_in_a_features_setup_too() -> None:
     def bad(setup: FeatureSetup) -> None:
         setup.command("Bad Name!", "x")
 
-    from bot.plugin.registry import Registry
+    from bot.features.settings import load_settings
+    from bot.plugin.lifespan import declared
 
     with pytest.raises(ConfigError, match=r"the bad feature: command\('bad name!'\): a menu "
                                           r"command is 1-32 characters"):
-        Registry.of([Feature(name="bad", setup=bad)], None)
+        declared([Feature(name="bad", lifespan=bad)], load_settings(None))
 
 
 @pytest.mark.parametrize(("replies", "listed"), [("off", False), ("approve", True)])
@@ -127,10 +128,10 @@ def test_business_registers_its_menu_command_with_its_replies_on(
     BUSINESS_REPLIES on, /image always, their descriptions in both languages."""
     from bot.features.installed import FEATURES
     from bot.features.settings import load_settings
-    from bot.plugin.registry import Registry
+    from bot.plugin.lifespan import declared
 
     monkeypatch.setenv("BUSINESS_REPLIES", replies)
-    menu = Registry.of(FEATURES, load_settings(None)).menu
+    menu = declared(FEATURES, load_settings(None)).menu
     assert menu["image"] == {"en": "Draw a picture", "ru": "Нарисовать картинку"}
     assert ("business" in menu) is listed
     if listed:

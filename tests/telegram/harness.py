@@ -41,11 +41,12 @@ from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 from bot.features.installed import load_texts
 from bot.features.knowledge.telegram import knowledge_on_telegram
+from bot.features.settings import load_settings
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.telegram import tools_on_telegram
 from bot.features.vision.photos import photos_on_telegram
 from bot.features.voice.build import voice_on_telegram
-from bot.plugin.registry import Registry
+from bot.plugin.lifespan import declared
 from bot.storage.database import Database
 from bot.telegram.access import Access
 from bot.telegram.app import TelegramApp
@@ -62,7 +63,7 @@ BOT_ID = 42
 BOT_USERNAME = "test_bot"
 SCALE = 0.05  # Telegram's pacing (1 s private, 3 s groups) shrunk 20 times
 # The menu entry (/image) the images feature registers when it is set up, as `run` reads it.
-IMAGES_MENU = Registry.of([images_feature], None).menu
+IMAGES_MENU = declared([images_feature], load_settings(None)).menu
 
 
 @dataclass

@@ -27,11 +27,14 @@ from bot.cli.checks.services import (
 )
 from bot.cli.checks.timing import LoopLag, import_what_checks_use, within
 from bot.cli.checks.wire import wire_outcomes
+from bot.config import ConfigError
 from bot.features.settings import Settings
+from bot.plugin.lifespan import declared
 from bot.plugin.outcome import Outcome, failed, passed, skipped, unexpected
+from bot.plugin.registry import Registry
 
 if TYPE_CHECKING:
-    from bot.plugin.feature import Feature, FeatureCheck
+    from bot.plugin.feature import Feature, FeatureCheck, TelegramLine
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ async def _after_credentials(
 async def _timed_checks(
     settings: Settings, token: str, outcomes: list[Outcome],
     each_within: float, lag: LoopLag, listed: Sequence[Feature],
-    features: Sequence[FeatureCheck],
+    features: Sequence[FeatureCheck], telegram_lines: Sequence[TelegramLine],
 ) -> list[FeatureCheck]:
     """The checks that wait for an answer, each within its time; their lines join
     `outcomes` in a fixed order."""
@@ -67,7 +70,7 @@ async def _timed_checks(
     if token:
         # The features' lines, read once getMe has accepted the token (guest mode, connected
         # accounts, the support chat's rights).
-        lines = [line for feature in listed for line in feature.telegram_checks(settings)]
+        lines = list(telegram_lines)
         jobs.append(within("telegram", each_within,
                            check_telegram(token, settings.telegram_api_url, lines), lag))
     else:
@@ -117,12 +120,16 @@ async def run_checks(
         outcomes = [unexpected("configuration", exc)]
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     environ = tools_environ if tools_environ is not None else dict(os.environ)
-    checks = [check for feature in listed for check in feature.checks(settings, environ)]
+    try:
+        declaration = declared(listed, settings, environ=environ)
+    except ConfigError:  # the configuration's line says why
+        declaration = Registry()
+    checks = list(declaration.checks)
     # Before any timer starts: each timer measures an answer, never this process's imports.
     import_what_checks_use(settings, [name for check in checks for name in check.imports])
     async with LoopLag().watching() as lag:
         local = await _timed_checks(settings, token, outcomes, each_within, lag, listed,
-                                    checks)
+                                    checks, declaration.telegram_checks)
     outcomes.extend(wire_outcomes(settings))
     for check in local:  # the features' checks of this machine (KB_PATH's folders)
         try:

@@ -14,18 +14,15 @@ from bot.features.console.settings import ConsoleSettings
 from bot.features.console.telegram import ConsoleCommand
 from bot.features.console.web import Console
 from bot.plugin.built import Built
-from bot.plugin.feature import TelegramParts
 from bot.plugin.ground import TelegramGround
 from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
-from bot.plugin.telegram import FrontParts, TelegramPart
+from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
 
 
-def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
+def console_on_telegram(front: TelegramGround, built: Built) -> TelegramFeature:
     ground = front.ground
     settings = ground.settings
     section = settings.section(ConsoleSettings)
-    if not section.enabled:
-        return None
     token = settings.telegram_bot_token
     secret = token.get_secret_value() if token is not None else ""
     access = Access(ground.db.sessionmaker, Keys(secret), section.session_ttl,
@@ -63,4 +60,4 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramParts | 
             services=[drafting],  # eval cases drafted in the background, resumed at start
         )
 
-    return TelegramParts(part=build)
+    return build

@@ -9,28 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.console.settings import ConsoleSettings
-from bot.plugin.feature import Feature, SettingsCheck, TelegramParts
+from bot.plugin.feature import Feature, SettingsCheck
 
 if TYPE_CHECKING:
-    from bot.plugin.built import Built
-    from bot.plugin.ground import TelegramGround
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.settings import Settings
-    from bot.plugin.setup import FeatureSetup
-
-
-def _setup(setup: FeatureSetup) -> None:
-    # /console in the command menu and /help while the console is on.
-    if setup.section(ConsoleSettings).enabled:
-        setup.command("console", "the support lead's console (admins)",
-                      ru="консоль для руководителя поддержки (админы)")
-
-
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
-    if not front.ground.settings.section(ConsoleSettings).enabled:
-        return None  # nothing of it imported: its pages bring Jinja2, its sign-in PyJWT
-    from bot.features.console.build import console_on_telegram
-
-    return console_on_telegram(front, built)
 
 
 def _check(settings: Settings) -> None:
@@ -56,17 +39,29 @@ def _check(settings: Settings) -> None:
         raise ConfigError("\n".join(problems))
 
 
-def _secrets(settings: Settings) -> list[str]:
-    secret = settings.section(ConsoleSettings).oidc_client_secret
-    return [secret.get_secret_value()] if secret is not None else []
+async def lifespan(ctx: FeatureContext) -> None:
+    """The support lead's console: its settings checked before `run`; on Telegram, /console
+    and its pages on the bot's web server."""
+    ctx.settings_check(SettingsCheck(frozenset({"run"}), _check))
+    console = ctx.section(ConsoleSettings)
+    if console.oidc_client_secret is not None:
+        ctx.secret(console.oidc_client_secret.get_secret_value())
+    if not console.enabled:
+        return  # nothing of it imported: its pages bring Jinja2, its sign-in PyJWT
+    # /console in the command menu and /help while the console is on.
+    ctx.command("console", "the support lead's console (admins)",
+                ru="консоль для руководителя поддержки (админы)")
+    front = await ctx.telegram()
+    if front is None:
+        return
+    from bot.features.console.build import console_on_telegram
+
+    ctx.on_front(console_on_telegram(front, ctx.built))
 
 
 FEATURE = Feature(
     name="console",
     settings=ConsoleSettings,
     tables=("bot.features.console.models",),
-    settings_checks=(SettingsCheck(frozenset({"run"}), _check),),
-    secrets=_secrets,
-    setup=_setup,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

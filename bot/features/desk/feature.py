@@ -8,14 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.desk.settings import DeskSettings
-from bot.plugin.feature import (
-    CoreParts,
-    Feature,
-    ModelUse,
-    SettingsCheck,
-    TelegramLine,
-    TelegramParts,
-)
+from bot.plugin.feature import Feature, ModelUse, SettingsCheck, TelegramLine
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -24,14 +17,16 @@ if TYPE_CHECKING:
     from aiogram.types import User
 
     from bot.plugin.built import Built
-    from bot.plugin.commands import Command, CommandContext, ReportPart
+    from bot.plugin.commands import Command, CommandContext, ReportSection
     from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.offers import EmployeeDirectory
     from bot.plugin.outcome import Outcome
-    from bot.plugin.settings import Settings
+    from bot.plugin.storage import Database
+    from bot.plugin.telegram import TelegramFeature
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+def _build(ground: Groundwork, built: Built) -> None:
     from bot.features.desk.build import build_desk_service, desk_state_of, support_hours
     from bot.features.desk.domain.figures import figures_reader
     from bot.features.desk.settings import DeskSettings
@@ -50,10 +45,9 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     if service is not None:
         built.add("desk", service)
         built.add("desk", PersonState(desk_state_of(service)))
-    return None
 
 
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramFeature:
     from bot.features.desk.build import build_desk, desk_on_telegram
     from bot.features.desk.domain import DeskService
     from bot.plugin.models import Embedder
@@ -82,7 +76,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
                       call_lines=calls.read if calls is not None else None,
                       employee_of=_employee_line(directory) if directory is not None else None,
                       feedback_buttons=strict, kb_folder=kb_folder)
-    return TelegramParts(part=desk_on_telegram(desk, feedback_buttons=strict))
+    return desk_on_telegram(desk, feedback_buttons=strict)
 
 
 def _employee_line(directory: EmployeeDirectory) -> Callable[[int], Awaitable[str]]:
@@ -105,46 +99,44 @@ def _commands() -> list[Command[CommandContext]]:
     return [command]
 
 
-def _report(settings: Settings) -> list[ReportPart]:
-    from bot.features.desk.report import desk_report
+async def lifespan(ctx: FeatureContext) -> None:
+    """The support desk: its settings checked, its support chat a forum (and its line in the
+    Telegram check), the insights model, its part of `fmbot report`; on the core, what it
+    knows of each conversation (the console's) and the desk service; on Telegram, the
+    handoff, the operators' topics and relays."""
+    desk = ctx.section(DeskSettings)
+    ctx.settings_check(SettingsCheck(frozenset({"run", "eval", "report"}),
+                                     lambda settings: settings.section(DeskSettings).check()))
+    if desk.insights:
+        ctx.model(ModelUse("INSIGHTS_MODEL", desk.insights_model, "text"))
 
-    return [desk_report(settings.section(DeskSettings))]
+    async def report(db: Database, days: int) -> ReportSection:
+        from bot.features.desk.report import desk_report
 
+        return await desk_report(desk)(db, days)
 
-def _forums(settings: Settings) -> list[int]:
-    return [settings.section(DeskSettings).chat_id] if settings.section(DeskSettings).on else []
+    ctx.report(report)
+    if desk.on:
+        chat_id = desk.chat_id
+        ctx.forum(chat_id)
 
+        async def support_chat(bot: Bot, me: User) -> Outcome:
+            from bot.features.desk.checks import check_support_chat
 
-def _telegram_checks(settings: Settings) -> list[TelegramLine]:
-    if not settings.section(DeskSettings).on:
-        return []
-    chat_id = settings.section(DeskSettings).chat_id
+            return await check_support_chat(bot, me.id, chat_id)
 
-    async def support_chat(bot: Bot, me: User) -> Outcome:
-        from bot.features.desk.checks import check_support_chat
-
-        return await check_support_chat(bot, me.id, chat_id)
-
-    return [TelegramLine("support chat", support_chat)]
-
-
-def _models(settings: Settings) -> list[ModelUse]:
-    desk = settings.section(DeskSettings)
-    return [ModelUse("INSIGHTS_MODEL", desk.insights_model, "text")] if desk.insights else []
+        ctx.telegram_check(TelegramLine("support chat", support_chat))
+    _build(await ctx.core(), ctx.built)
+    front = await ctx.telegram()
+    if front is not None:
+        ctx.on_front(_on_telegram(front, ctx.built))
 
 
 FEATURE = Feature(
-    models=_models,
     name="desk",
     settings=DeskSettings,
     tables=("bot.features.desk.storage.models", "bot.features.desk.storage.insights_models"),
     texts=("bot.features.desk.telegram.texts",),
-    settings_checks=(SettingsCheck(frozenset({"run", "eval", "report"}),
-                                   lambda settings: settings.section(DeskSettings).check()),),
     commands=_commands,
-    report=_report,
-    forums=_forums,
-    telegram_checks=_telegram_checks,
-    build=_build,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

@@ -7,32 +7,32 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.documents.settings import DocumentsSettings
-from bot.plugin.feature import CoreParts, Feature, TelegramParts
+from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
-    from bot.plugin.built import Built
-    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.lifespan import FeatureContext
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+async def lifespan(ctx: FeatureContext) -> None:
+    """Documents sent in chat: read into the turn; on Telegram, taken and listed."""
+    ground = await ctx.core()
     if not ground.front.telegram:
-        return None
+        return
     from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.turn import DocumentsFeature
 
     documents = ChatDocuments(ground.db.sessionmaker)
-    built.add("documents", documents)
-    return CoreParts(turn=[DocumentsFeature(documents)])
-
-
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    ctx.offer(documents)
+    ctx.turn(DocumentsFeature(documents))
+    front = await ctx.telegram()
+    if front is None:
+        return
     from bot.features.documents.build import build_documents
-    from bot.features.documents.chat import ChatDocuments
     from bot.features.documents.telegram import documents_on_telegram
 
-    support = build_documents(front.ground.settings.section(DocumentsSettings), front.files,
-                              front.ground.stack, built.find(ChatDocuments))
-    return TelegramParts(part=documents_on_telegram(support))
+    support = build_documents(ctx.section(DocumentsSettings), front.files, front.ground.stack,
+                              documents)
+    ctx.on_front(documents_on_telegram(support))
 
 
 FEATURE = Feature(
@@ -40,6 +40,5 @@ FEATURE = Feature(
     settings=DocumentsSettings,
     tables=("bot.features.documents.models",),
     texts=("bot.features.documents.support",),
-    build=_build,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

@@ -9,10 +9,8 @@ from bot.features.evaluation.settings import EvaluationSettings
 from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
-    from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext
-    from bot.plugin.feature import CoreParts
-    from bot.plugin.ground import Groundwork
+    from bot.plugin.lifespan import FeatureContext
 
 
 def _commands() -> list[Command[CommandContext]]:
@@ -21,13 +19,14 @@ def _commands() -> list[Command[CommandContext]]:
     return [command]
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+async def lifespan(ctx: FeatureContext) -> None:
+    """The simulated customers' and the judge's models, offered to `fmbot eval`."""
+    await ctx.core()
     from bot.plugin.offers import SimulationModels
 
-    area = ground.settings.section(EvaluationSettings)
-    built.add("evaluation", SimulationModels(area.customer_model, area.judge_model))
-    return None
+    area = ctx.section(EvaluationSettings)
+    ctx.offer(SimulationModels(area.customer_model, area.judge_model))
 
 
 FEATURE = Feature(name="evaluation", settings=EvaluationSettings, commands=_commands,
-                  build=_build)
+                  lifespan=lifespan)

@@ -7,39 +7,39 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.plugin.feature import CoreParts, Feature
+from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.plugin.built import Built
     from bot.plugin.extending import ToolCallInfo
-    from bot.plugin.ground import Groundwork
+    from bot.plugin.lifespan import FeatureContext
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+async def lifespan(ctx: FeatureContext) -> None:
+    """The App's and plugins' context providers in every turn, their hooks after it."""
+    ground = await ctx.core()
     registry = ground.registry
     if registry is None:
-        return None
+        return
     from bot.features.extensions.build import build_runner, lifecycle
     from bot.plugin.asker import Asker
     from bot.plugin.extending import RunContext
     from bot.plugin.offers import CallsOfAnswer, HandoffListener, Lifecycle, PersonState
 
-    settings = ground.settings
-    limit = settings.extension_timeout
+    limit, built = ground.settings.extension_timeout, ctx.built
 
     async def run(kind: str, context: RunContext) -> None:
         await lifecycle(registry, kind, limit, context)
 
-    built.add("extensions", Lifecycle(run))
+    ctx.offer(Lifecycle(run))
     extras = build_runner(registry, limit)
     if extras is None:
-        return None
+        return
     ground.stack.push_async_callback(extras.aclose)  # hooks still running get a grace period
-    built.add("extensions", HandoffListener(extras.handed_over))
+    ctx.offer(HandoffListener(extras.handed_over))
     from bot.features.extensions.turn import ExtensionsFeature
 
     person = built.find(PersonState)
@@ -54,8 +54,8 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
         calls = found[0]
         return await calls.read(session, answer_id) if calls is not None else ()
 
-    return CoreParts(turn=[ExtensionsFeature(extras, tool_calls=tool_calls, asker=asker)],
-                     idle=[extras.wait_idle])
+    ctx.turn(ExtensionsFeature(extras, tool_calls=tool_calls, asker=asker))
+    ctx.idle(extras.wait_idle)
 
 
-FEATURE = Feature(name="extensions", build=_build)
+FEATURE = Feature(name="extensions", lifespan=lifespan)

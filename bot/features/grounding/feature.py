@@ -4,16 +4,21 @@ before the others' parts), its "not found" step asked after every feature's own
 
 from __future__ import annotations
 
-from bot.plugin.built import Built
-from bot.plugin.feature import CoreParts, Feature
-from bot.plugin.ground import Groundwork
+from typing import TYPE_CHECKING
+
+from bot.plugin.feature import Feature
+
+if TYPE_CHECKING:
+    from bot.plugin.lifespan import FeatureContext
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts:
+async def lifespan(ctx: FeatureContext) -> None:
+    """The answer read back against its sources in every turn; "not found" asked last."""
+    await ctx.core()
     from bot.features.grounding.steps import GroundingStep, NotFoundStep
     from bot.plugin.offers import NotFoundNextStep
 
-    known: list[str] = []
+    built, known = ctx.built, list[str]()
 
     def next_step() -> str:
         # Offered by a feature built after this one (the knowledge base's contact, when no
@@ -24,7 +29,8 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts:
             known.append(found.text if found is not None else "")
         return known[0]
 
-    return CoreParts(turn=[GroundingStep()], last=[NotFoundStep(next_step)])
+    ctx.turn(GroundingStep())
+    ctx.turn(NotFoundStep(next_step), last=True)
 
 
-FEATURE = Feature(name="grounding", build=_build)
+FEATURE = Feature(name="grounding", lifespan=lifespan)

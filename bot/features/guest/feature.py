@@ -6,39 +6,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.guest.settings import GuestSettings
-from bot.plugin.feature import Feature, TelegramLine, TelegramParts
+from bot.plugin.feature import Feature, TelegramLine
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.plugin.built import Built
-    from bot.plugin.ground import TelegramGround
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.outcome import Outcome
-    from bot.plugin.settings import Settings
 
 
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
-    from bot.features.guest.build import build_guest, guest_on_telegram
-
-    return TelegramParts(part=guest_on_telegram(build_guest(front.ground, front.system_prompt),
-                                                edit_interval=front.guest_edit_interval))
-
-
-def _telegram_checks(settings: Settings) -> list[TelegramLine]:
-    on = settings.section(GuestSettings).on
+async def lifespan(ctx: FeatureContext) -> None:
+    """Guest queries: its line in the Telegram check; on Telegram, the answers."""
+    on = ctx.section(GuestSettings).on
 
     async def queries(bot: Bot, me: User) -> Outcome:
         from bot.features.guest.checks import guest_queries
 
         return guest_queries(bool(me.supports_guest_queries), on)
 
-    return [TelegramLine("guest mode", queries)]
+    ctx.telegram_check(TelegramLine("guest mode", queries))
+    front = await ctx.telegram()
+    if front is None:
+        return
+    from bot.features.guest.build import build_guest, guest_on_telegram
+
+    ctx.on_front(guest_on_telegram(build_guest(front.ground, front.system_prompt),
+                                   edit_interval=front.guest_edit_interval))
 
 
-FEATURE = Feature(
-    name="guest",
-    settings=GuestSettings,
-    on_telegram=_on_telegram,
-    telegram_checks=_telegram_checks,
-)
+FEATURE = Feature(name="guest", settings=GuestSettings, lifespan=lifespan)

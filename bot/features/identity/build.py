@@ -9,10 +9,9 @@ from bot.features.identity.settings import CALLBACK_PATH, IdentitySettings
 from bot.features.identity.store import Identities
 from bot.features.identity.telegram import SignIn
 from bot.plugin.conversation import Employee
-from bot.plugin.feature import TelegramParts
 from bot.plugin.ground import TelegramGround
 from bot.plugin.oidc import RelyingParty
-from bot.plugin.telegram import FrontParts, TelegramPart
+from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
 
 
 class Employees:
@@ -25,7 +24,7 @@ class Employees:
         return await self.identities.employee(user_id)
 
 
-def identity_on_telegram(front: TelegramGround) -> TelegramParts:
+def identity_on_telegram(front: TelegramGround) -> TelegramFeature:
     settings = front.ground.settings
     section = settings.section(IdentitySettings)
     secret = section.client_secret
@@ -41,4 +40,4 @@ def identity_on_telegram(front: TelegramGround) -> TelegramParts:
         return TelegramPart(front=[sign_in.build_router()], web=[sign_in.mount],
                             employees=Employees(identities))
 
-    return TelegramParts(part=build)
+    return build

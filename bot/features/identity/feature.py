@@ -7,48 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.identity.settings import IdentitySettings
-from bot.plugin.feature import Feature, FeatureCheck, SettingsCheck, TelegramParts
+from bot.plugin.feature import Feature, FeatureCheck, SettingsCheck
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from bot.plugin.built import Built
-    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
-    from bot.plugin.setup import FeatureSetup
-
-
-def _setup(setup: FeatureSetup) -> None:
-    if setup.section(IdentitySettings).enabled:
-        setup.command("login", "sign in with your company account",
-                      ru="войти с рабочей учётной записью")
-        setup.command("whoami", "who you are signed in as", ru="под каким именем вы вошли")
-        setup.command("logout", "sign out", ru="выйти")
-        setup.command("forget", "forget your sign-in", ru="забыть ваш вход")
-
-
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts | None:
-    if not front.ground.settings.section(IdentitySettings).enabled:
-        return None
-    from bot.features.identity.build import identity_on_telegram
-
-    return identity_on_telegram(front)
-
-
-async def _build(ground: Groundwork, built: Built) -> None:
-    """Offers who the employees are (`EmployeeDirectory`): the tools' groups and approvers."""
-    section = ground.settings.section(IdentitySettings)
-    if not section.enabled:
-        return
-    import datetime as dt
-
-    from bot.features.identity.store import Identities
-    from bot.plugin.offers import EmployeeDirectory
-
-    identities = Identities(ground.db.sessionmaker, dt.timedelta(seconds=section.ttl))
-    built.add("identity", EmployeeDirectory(identities.employee, identities.shown,
-                                            identities.members))
 
 
 def _check(settings: Settings) -> None:
@@ -72,23 +36,43 @@ def _check(settings: Settings) -> None:
         raise ConfigError("\n".join(problems))
 
 
-def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
-    section = settings.section(IdentitySettings)
+async def lifespan(ctx: FeatureContext) -> None:
+    """Who the employee is: its settings checked before `run`, its provider in `fmbot
+    check`; the employee directory offered (the tools' groups and approvers); on Telegram,
+    /login, /whoami, /logout and /forget, and the provider's callback."""
+    ctx.settings_check(SettingsCheck(frozenset({"run"}), _check))
+    section, settings = ctx.section(IdentitySettings), ctx.settings
+    if section.client_secret is not None:
+        ctx.secret(section.client_secret.get_secret_value())
     if not section.enabled:
-        return []
+        return
 
     async def provider() -> list[Outcome]:
         from bot.features.identity.checks import check_provider
 
         return await check_provider(section, settings.public_url)
 
-    return [FeatureCheck("identity provider", provider, credentials=False,
-                         imports=("bot.features.identity.checks",))]
+    ctx.check(FeatureCheck("identity provider", provider, credentials=False,
+                           imports=("bot.features.identity.checks",)))
+    ctx.command("login", "sign in with your company account",
+                ru="войти с рабочей учётной записью")
+    ctx.command("whoami", "who you are signed in as", ru="под каким именем вы вошли")
+    ctx.command("logout", "sign out", ru="выйти")
+    ctx.command("forget", "forget your sign-in", ru="забыть ваш вход")
+    ground = await ctx.core()
+    import datetime as dt
 
+    from bot.features.identity.store import Identities
+    from bot.plugin.offers import EmployeeDirectory
 
-def _secrets(settings: Settings) -> list[str]:
-    secret = settings.section(IdentitySettings).client_secret
-    return [secret.get_secret_value()] if secret is not None else []
+    identities = Identities(ground.db.sessionmaker, dt.timedelta(seconds=section.ttl))
+    ctx.offer(EmployeeDirectory(identities.employee, identities.shown, identities.members))
+    front = await ctx.telegram()
+    if front is None:
+        return
+    from bot.features.identity.build import identity_on_telegram
+
+    ctx.on_front(identity_on_telegram(front))
 
 
 FEATURE = Feature(
@@ -96,10 +80,5 @@ FEATURE = Feature(
     settings=IdentitySettings,
     tables=("bot.features.identity.models",),
     texts=("bot.features.identity.texts",),
-    settings_checks=(SettingsCheck(frozenset({"run"}), _check),),
-    checks=_checks,
-    secrets=_secrets,
-    setup=_setup,
-    build=_build,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

@@ -6,36 +6,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.plugin.feature import CoreParts, Feature, TelegramParts
+from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
-    from bot.plugin.built import Built
-    from bot.plugin.ground import Groundwork, TelegramGround
-    from bot.plugin.setup import FeatureSetup
+    from bot.plugin.lifespan import FeatureContext
 
 
-def _setup(setup: FeatureSetup) -> None:
+async def lifespan(ctx: FeatureContext) -> None:
+    """/image: in the menu; its service on the core; its command and /stats line on
+    Telegram."""
     # /image in Telegram's command menu (and /help, unless its own line says more).
-    setup.command("image", "Draw a picture", ru="Нарисовать картинку")
-
-
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+    ctx.command("image", "Draw a picture", ru="Нарисовать картинку")
+    ground = await ctx.core()
     from bot.features.images.build import build_images
 
-    built.add("images", build_images(ground))
-    return None
-
-
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
-    from bot.features.images.service import ImageService
+    images = build_images(ground)
+    ctx.offer(images)
+    if await ctx.telegram() is None:
+        return
     from bot.features.images.telegram import images_on_telegram
 
     # DAILY_IMAGE_LIMIT: /image's budget and its /stats line.
-    limit = front.ground.settings.daily_image_limit
-    return TelegramParts(part=images_on_telegram(built.need(ImageService, by="images"),
-                                                 daily_limit=limit))
+    ctx.on_front(images_on_telegram(images, daily_limit=ground.settings.daily_image_limit))
 
 
 FEATURE = Feature(name="images", tables=("bot.features.images.models",),
-                  texts=("bot.features.images.texts",), setup=_setup, build=_build,
-                  on_telegram=_on_telegram)
+                  texts=("bot.features.images.texts",), lifespan=lifespan)

@@ -10,24 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from bot.features.knowledge.settings import KnowledgeSettings
 from bot.plugin.config import ConfigError, raise_all
-from bot.plugin.feature import (
-    TURN_COMMANDS,
-    CoreParts,
-    Feature,
-    FeatureCheck,
-    ModelUse,
-    SettingsCheck,
-    TelegramParts,
-)
+from bot.plugin.feature import TURN_COMMANDS, Feature, FeatureCheck, ModelUse, SettingsCheck
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.features.knowledge.base import KnowledgeBase
-    from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext
     from bot.plugin.conversation import ChatRef, Speaker
-    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.ground import Groundwork
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.offers import StoreFilter
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
@@ -63,15 +55,15 @@ def _store_filter(group_chats: Mapping[int, str]) -> StoreFilter:
     return store_filter
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+async def _build(ctx: FeatureContext, ground: Groundwork) -> KnowledgeBase | None:
     from bot.features.knowledge.build import start_knowledge, start_store_sync
     from bot.plugin.models import Embedder
     from bot.plugin.offers import KnowledgeLookup, NotFoundNextStep, StoreFiles
 
-    settings = ground.settings
+    settings, built = ground.settings, ctx.built
     if _store_on(settings):  # file search cites the store's files (web search's feature)
         kb = settings.section(KnowledgeSettings)
-        built.add("knowledge", StoreFiles(_last_store, _store_paths, store_id=kb.store_id,
+        ctx.offer(StoreFiles(_last_store, _store_paths, store_id=kb.store_id,
                                           top_k=kb.top_k, strict=kb.mode == "strict",
                                           access_filter=_store_filter(kb.group_chats)))
     # A "not found" answer names whom to contact (KB_NOT_FOUND_CONTACT), unless the support
@@ -79,7 +71,7 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
     # The desk's own section is not imported here: its variable is read by name.
     kb = settings.section(KnowledgeSettings)
     if kb.not_found_contact and not settings.value("SUPPORT_CHAT_ID"):
-        built.add("knowledge", NotFoundNextStep(kb.not_found_contact))
+        ctx.offer(NotFoundNextStep(kb.not_found_contact))
     embedder = built.need(Embedder, by="knowledge")  # the bot's one (EMBEDDING_*)
     knowledge = await start_knowledge(kb, ground.db, embedder, ground.stack,
                                       background=ground.background)
@@ -101,16 +93,15 @@ async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
         found = await knowledge.for_question(text, ())
         return [(hit.path, hit.score) for hit in found.hits[:3]]
 
-    built.add("knowledge", knowledge)
-    built.add("knowledge", KnowledgeLookup(best_score, passages,
-                                           knowledge.retriever.min_score))
-    return CoreParts(turn=[KnowledgeFeature(knowledge, kb.group_chats)])
+    ctx.offer(knowledge)
+    ctx.offer(KnowledgeLookup(best_score, passages, knowledge.retriever.min_score))
+    ctx.turn(KnowledgeFeature(knowledge, kb.group_chats))
+    return knowledge
 
 
-async def _ready(ground: Groundwork, built: Built) -> None:
+async def _ready(ground: Groundwork, knowledge: KnowledgeBase | None) -> None:
     """In process: the base synced before the first question, not beside it; the Vector
     Store once, as `run` does at start."""
-    knowledge = built.find_loaded("bot.features.knowledge.base", _knowledge_base)
     if knowledge is not None:
         await knowledge.sync()
     settings = ground.settings
@@ -124,26 +115,13 @@ async def _ready(ground: Groundwork, built: Built) -> None:
     await build_store_sync(settings.section(KnowledgeSettings), ground.db, client).sync()
 
 
-def _knowledge_base() -> type[KnowledgeBase]:
-    from bot.features.knowledge.base import KnowledgeBase
-
-    return KnowledgeBase
-
-
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
-    from bot.features.knowledge.telegram import knowledge_on_telegram
-
-    knowledge = built.find_loaded("bot.features.knowledge.base", _knowledge_base)
-    return TelegramParts(part=knowledge_on_telegram(knowledge))
-
-
 def _commands() -> list[Command[CommandContext]]:
     from bot.features.knowledge.cli import command
 
     return [command]
 
 
-def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
+def _checks(settings: Settings) -> list[FeatureCheck]:
     checks = []
     folders = list(settings.section(KnowledgeSettings).paths)
     if folders:
@@ -166,14 +144,6 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
             client=lambda: build_store_client(settings, build_auth_from(settings)))]
 
     return [FeatureCheck("vector store", vector_store), *checks]
-
-
-def _models(settings: Settings) -> list[ModelUse]:
-    # The embedding models are the core's settings; the knowledge base is what calls them.
-    if not settings.section(KnowledgeSettings).paths:
-        return []
-    return [ModelUse("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"),
-            ModelUse("EMBEDDING_QUERY_MODEL", settings.embedding_query_model, "embedding")]
 
 
 def _documents_present(settings: Settings) -> None:
@@ -205,26 +175,43 @@ def _documents_present(settings: Settings) -> None:
 _KINDS = "Markdown, text, HTML, PDF, Word, ..."
 
 
+async def lifespan(ctx: FeatureContext) -> None:
+    """The knowledge base: its settings checked, its checks and the embedding models; on the
+    core, the base (and the Vector Store's sync) and its part in every turn; on Telegram,
+    /kb."""
+    settings = ctx.settings
+    # `kb` commands need KB_PATH, whatever KB_MODE says.
+    ctx.settings_check(SettingsCheck(
+        frozenset({"kb"}), lambda settings: settings.section(KnowledgeSettings).check_path()))
+    ctx.settings_check(SettingsCheck(
+        frozenset({"run", "eval", "kb"}),
+        lambda settings: settings.section(KnowledgeSettings).check()))
+    ctx.settings_check(SettingsCheck(frozenset({"run", "eval"}), _documents_present))
+    # KB_BACKEND=yandex is a tool of the Responses API.
+    ctx.settings_check(SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
+        settings.section(KnowledgeSettings).backend_problems(settings.text_api))))
+    for check in _checks(settings):
+        ctx.check(check)
+    # The embedding models are the core's settings; the knowledge base is what calls them.
+    if ctx.section(KnowledgeSettings).paths:
+        ctx.model(ModelUse("EMBEDDING_DOC_MODEL", settings.embedding_doc_model, "embedding"))
+        ctx.model(ModelUse("EMBEDDING_QUERY_MODEL", settings.embedding_query_model,
+                           "embedding"))
+    ground = await ctx.core()
+    knowledge = await _build(ctx, ground)
+    ctx.on_ready(lambda: _ready(ground, knowledge))
+    if await ctx.telegram() is None:
+        return
+    from bot.features.knowledge.telegram import knowledge_on_telegram
+
+    ctx.on_front(knowledge_on_telegram(knowledge))
+
+
 FEATURE = Feature(
-    models=_models,
     name="knowledge",
     settings=KnowledgeSettings,
     tables=("bot.features.knowledge.models",),
     texts=("bot.features.knowledge.texts",),
-    settings_checks=(
-        # `kb` commands need KB_PATH, whatever KB_MODE says.
-        SettingsCheck(frozenset({"kb"}),
-                      lambda settings: settings.section(KnowledgeSettings).check_path()),
-        SettingsCheck(frozenset({"run", "eval", "kb"}),
-                      lambda settings: settings.section(KnowledgeSettings).check()),
-        SettingsCheck(frozenset({"run", "eval"}), _documents_present),
-        # KB_BACKEND=yandex is a tool of the Responses API.
-        SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
-            settings.section(KnowledgeSettings).backend_problems(settings.text_api))),
-    ),
     commands=_commands,
-    checks=_checks,
-    build=_build,
-    ready=_ready,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

@@ -6,18 +6,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.features.rich.settings import RichSettings
-from bot.plugin.feature import Feature, TelegramParts
+from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
-    from bot.plugin.built import Built
-    from bot.plugin.ground import TelegramGround
+    from bot.plugin.lifespan import FeatureContext
 
 
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+async def lifespan(ctx: FeatureContext) -> None:
+    """Rich messages: an answer's final form, on Telegram."""
+    if await ctx.telegram() is None:
+        return
     from bot.features.rich.build import build_final_forms
 
-    area = front.ground.settings.section(RichSettings)
-    return TelegramParts(final_forms=build_final_forms(area))
+    for form in build_final_forms(ctx.section(RichSettings)):
+        ctx.final_form(form)
 
 
-FEATURE = Feature(name="rich", settings=RichSettings, on_telegram=_on_telegram)
+FEATURE = Feature(name="rich", settings=RichSettings, lifespan=lifespan)

@@ -6,24 +6,26 @@ reads, which the logs never show."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from bot.features.tools.settings import ToolsSettings
-from bot.plugin.feature import CoreParts, Feature, FeatureCheck, TelegramParts
+from bot.plugin.feature import Feature, FeatureCheck
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from bot.plugin.built import Built
-    from bot.plugin.commands import Command, CommandContext, ReportPart
+    from bot.features.tools.toolbox import Toolbox
+    from bot.plugin.commands import Command, CommandContext, ReportSection
     from bot.plugin.extending import ToolCallInfo
-    from bot.plugin.ground import Groundwork, Preparing, TelegramGround
+    from bot.plugin.ground import Preparing
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
+    from bot.plugin.storage import Database
 
 
-def _prepare(preparing: Preparing) -> None:
+def _prepare(preparing: Preparing) -> Toolbox:
     from bot.features.tools.build import build_toolbox
     from bot.features.tools.toolbox import Toolbox
 
@@ -35,33 +37,58 @@ def _prepare(preparing: Preparing) -> None:
     if wrap is not None:
         toolbox = Toolbox([wrap(source) for source in toolbox.sources],
                           observer=toolbox.observer)
-    preparing.built.add("tools", toolbox)
+    return toolbox
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+async def lifespan(ctx: FeatureContext) -> AsyncIterator[None]:
+    """The tools: the file's check, variables and secrets, its part of `fmbot report`; the
+    toolbox read before anything starts (the App's and plugins' Python tools with it); on the
+    core, the tool loop in every turn; on Telegram, its cards and presses. The toolbox (its
+    MCP servers) closes when the bot stops."""
+    settings = ctx.settings
+    tools = ctx.section(ToolsSettings)
+    for check in _checks(settings, ctx.environ):
+        ctx.check(check)
+    ctx.variable(*_variables(settings))
+    ctx.secret(*_secrets(settings))
+
+    async def report(db: Database, days: int) -> ReportSection:
+        from bot.features.tools.report import tools_report
+
+        return await tools_report()(db, days)
+
+    ctx.report(report)
+    toolbox = _prepare(await ctx.prepare())
+    ctx.offer(toolbox)
+    ground = await ctx.core()
     from bot.features.tools.build import build_tool_loop, start_toolbox_of
-    from bot.features.tools.toolbox import Toolbox
     from bot.features.tools.turn import ToolsFeature
     from bot.plugin.offers import CallLines, CallsOfAnswer, EmployeeDirectory, PersonState
 
-    toolbox = built.need(Toolbox, by="tools")
-    ground.stack.push_async_callback(toolbox.close)
-    await start_toolbox_of(toolbox)  # the MCP servers connected
-    settings = ground.settings
-    person = built.find(PersonState)
-    # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every turn as
-    # before. Tools see the state of the user's conversation with a person.
-    tools = build_tool_loop(
-        settings.section(ToolsSettings), ground.db, ground.chat_model, toolbox,
-        daily_tokens=settings.daily_token_limit,
-        desk_state=person.read if person is not None else None,
-        on_superseded=ground.front.superseded,
-        directory=built.find(EmployeeDirectory),
-    )
-    built.add("tools", tools)
-    built.add("tools", CallsOfAnswer(calls_of_answer))
-    built.add("tools", CallLines(call_lines_of(ground.db.sessionmaker)))
-    return CoreParts(turn=[ToolsFeature(tools)])
+    try:
+        await start_toolbox_of(toolbox)  # the MCP servers connected
+        person = ctx.built.find(PersonState)
+        # Without TOOLS_FILE (or the App's tools) the toolbox is empty: no tools, every turn
+        # as before. Tools see the state of the user's conversation with a person.
+        loop = build_tool_loop(
+            tools, ground.db, ground.chat_model, toolbox,
+            daily_tokens=settings.daily_token_limit,
+            desk_state=person.read if person is not None else None,
+            on_superseded=ground.front.superseded,
+            directory=ctx.built.find(EmployeeDirectory),
+        )
+        ctx.offer(loop)
+        ctx.offer(CallsOfAnswer(calls_of_answer))
+        ctx.offer(CallLines(call_lines_of(ground.db.sessionmaker)))
+        ctx.turn(ToolsFeature(loop))
+        front = await ctx.telegram()
+        if front is not None:
+            from bot.features.tools.telegram import tools_on_telegram
+
+            ctx.on_front(tools_on_telegram(loop, front.ground.front.superseded))
+        yield
+    finally:
+        await toolbox.close()
 
 
 def call_lines_of(
@@ -92,14 +119,6 @@ async def calls_of_answer(session: AsyncSession, answer_id: int) -> list[ToolCal
             for call in sorted(calls, key=lambda c: (c.round, c.position))]
 
 
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
-    from bot.features.tools.loop import ToolLoop
-    from bot.features.tools.telegram import tools_on_telegram
-
-    return TelegramParts(part=tools_on_telegram(built.find(ToolLoop),
-                                                front.ground.front.superseded))
-
-
 def _commands() -> list[Command[CommandContext]]:
     from bot.features.tools.cli import command
 
@@ -118,12 +137,6 @@ def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck
 
     return [FeatureCheck("tools", tools, credentials=False, imports=(
         "bot.features.tools.httpactions", "bot.features.tools.mcpservers"))]
-
-
-def _report(settings: Settings) -> list[ReportPart]:
-    from bot.features.tools.report import tools_report
-
-    return [tools_report()]
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -152,11 +165,5 @@ FEATURE = Feature(
     texts=("bot.features.tools.cards", "bot.features.tools.approvals",
            "bot.features.tools.toolcalls"),
     commands=_commands,
-    checks=_checks,
-    report=_report,
-    secrets=_secrets,
-    variables=_variables,
-    prepare=_prepare,
-    build=_build,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

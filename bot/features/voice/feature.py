@@ -4,59 +4,57 @@ tables and texts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.features.voice.settings import VoiceSettings
-from bot.plugin.feature import Feature, FeatureCheck, TelegramParts
+from bot.plugin.feature import Feature, FeatureCheck
 
 if TYPE_CHECKING:
-    from bot.plugin.built import Built
-    from bot.plugin.commands import ReportPart
-    from bot.plugin.ground import TelegramGround
+    from bot.plugin.commands import ReportSection
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.outcome import Outcome
-    from bot.plugin.settings import Settings
+    from bot.plugin.storage import Database
 
 
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
-    from bot.features.voice.build import build_voice, build_voice_input, voice_on_telegram
-
-    ground, stack = front.ground, front.ground.stack
-    # Voice notes heard (over 30 s too: MAX_VOICE_SECONDS); answers spoken, with replicas
-    # each reply under its lease.
-    return TelegramParts(part=voice_on_telegram(
-        build_voice(ground, front.outbox, stack, front.leases),
-        build_voice_input(ground, front.files, stack)))
-
-
-def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
-    from bot.plugin.clients import build_auth_from
-
-    voice, folder = settings.section(VoiceSettings), settings.yandex_folder_id
-    checks = []
+async def lifespan(ctx: FeatureContext) -> None:
+    """Voice: SpeechKit's checks and its part of `fmbot report`; on Telegram, voice notes
+    heard (over 30 s too: MAX_VOICE_SECONDS) and answers spoken, with replicas each reply
+    under its lease."""
+    voice, folder = ctx.section(VoiceSettings), ctx.settings.yandex_folder_id
+    settings = ctx.settings
     if voice.speech:
         async def recognition() -> list[Outcome]:
             from bot.features.voice.checks import check_recognition
+            from bot.plugin.clients import build_auth_from
 
             return [await check_recognition(voice, folder_id=folder,
                                             auth=lambda: build_auth_from(settings))]
 
-        checks.append(FeatureCheck("speech recognition", recognition))
+        ctx.check(FeatureCheck("speech recognition", recognition))
     if voice.replies != "off":
         async def synthesis() -> list[Outcome]:
             from bot.features.voice.checks import check_synthesis
+            from bot.plugin.clients import build_auth_from
 
             return [await check_synthesis(voice, folder_id=folder,
                                           auth=lambda: build_auth_from(settings))]
 
-        checks.append(FeatureCheck("speech synthesis", synthesis))
-    return checks
+        ctx.check(FeatureCheck("speech synthesis", synthesis))
 
+    async def report(db: Database, days: int) -> ReportSection:
+        from bot.features.voice.report import voice_part
 
-def _report(settings: Settings) -> list[ReportPart]:
-    from bot.features.voice.report import voice_part
+        return await voice_part(voice)(db, days)
 
-    return [voice_part(settings.section(VoiceSettings))]
+    ctx.report(report)
+    front = await ctx.telegram()
+    if front is None:
+        return
+    from bot.features.voice.build import build_voice, build_voice_input, voice_on_telegram
+
+    ground, stack = front.ground, front.ground.stack
+    ctx.on_front(voice_on_telegram(build_voice(ground, front.outbox, stack, front.leases),
+                                   build_voice_input(ground, front.files, stack)))
 
 
 FEATURE = Feature(
@@ -64,7 +62,5 @@ FEATURE = Feature(
     settings=VoiceSettings,
     tables=("bot.features.voice.models",),
     texts=("bot.features.voice.texts",),
-    checks=_checks,
-    report=_report,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

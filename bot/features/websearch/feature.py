@@ -4,74 +4,62 @@ line in `fmbot check`, its settings' check."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot.features.websearch.settings import WebSearchSettings
 from bot.plugin.config import raise_all
-from bot.plugin.feature import (
-    TURN_COMMANDS,
-    CoreParts,
-    Feature,
-    FeatureCheck,
-    SettingsCheck,
-    TelegramParts,
-)
+from bot.plugin.feature import TURN_COMMANDS, Feature, FeatureCheck, SettingsCheck
 
 if TYPE_CHECKING:
-    from bot.plugin.built import Built
-    from bot.plugin.commands import ReportPart
-    from bot.plugin.ground import Groundwork, TelegramGround
+    from bot.plugin.commands import ReportSection
+    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.outcome import Outcome
-    from bot.plugin.settings import Settings
+    from bot.plugin.storage import Database
 
 
-async def _build(ground: Groundwork, built: Built) -> CoreParts | None:
+async def lifespan(ctx: FeatureContext) -> None:
+    """Web and file search on the Responses wire: its settings checked before a turn's
+    commands, its line in `fmbot check` and part of `fmbot report`; a tool in every turn,
+    its lines of /stats."""
+    settings, area = ctx.settings, ctx.section(WebSearchSettings)
+    # WEB_SEARCH=on is a tool of the Responses API.
+    ctx.settings_check(SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
+        settings.section(WebSearchSettings).problems(settings.text_api))))
+    if area.on and settings.text_api == "responses":
+        async def web_search() -> list[Outcome]:
+            from bot.features.websearch.checks import check_web_search
+
+            return [check_web_search(area)]
+
+        ctx.check(FeatureCheck("web search", web_search, credentials=False,
+                               settings_only=True))
+
+    async def report(db: Database, days: int) -> ReportSection:
+        from bot.features.websearch.report import websearch_report
+
+        return await websearch_report()(db, days)
+
+    ctx.report(report)
+    ground = await ctx.core()
     from bot.features.websearch.build import build_hosted
     from bot.plugin.offers import StoreFiles
 
-    settings = ground.settings
     # The knowledge base kept by Yandex (KB_BACKEND=yandex, on): its files are searched, as
     # its settings say (the offer carries them: this feature reads no other's section).
-    files = built.find(StoreFiles)
-    hosted = build_hosted(settings.section(WebSearchSettings), ground.db,
-                          text_api=settings.text_api, files=files)
-    return CoreParts(turn=[hosted]) if hosted is not None else None
-
-
-def _checks(settings: Settings, environ: Mapping[str, str]) -> list[FeatureCheck]:
-    if not (settings.section(WebSearchSettings).on and settings.text_api == "responses"):
-        return []
-
-    async def web_search() -> list[Outcome]:
-        from bot.features.websearch.checks import check_web_search
-
-        return [check_web_search(settings.section(WebSearchSettings))]
-
-    return [FeatureCheck("web search", web_search, credentials=False, settings_only=True)]
-
-
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramParts:
+    hosted = build_hosted(area, ground.db, text_api=settings.text_api,
+                          files=ctx.built.find(StoreFiles))
+    if hosted is not None:
+        ctx.turn(hosted)
+    if await ctx.telegram() is None:
+        return
     from bot.features.websearch.telegram import websearch_on_telegram
 
-    return TelegramParts(part=websearch_on_telegram())  # its lines of /stats
-
-
-def _report(settings: Settings) -> list[ReportPart]:
-    from bot.features.websearch.report import websearch_report
-
-    return [websearch_report()]
+    ctx.on_front(websearch_on_telegram())  # its lines of /stats
 
 
 FEATURE = Feature(
     name="websearch",
     settings=WebSearchSettings,
     texts=("bot.features.websearch.texts",),
-    # WEB_SEARCH=on is a tool of the Responses API.
-    settings_checks=(SettingsCheck(TURN_COMMANDS, lambda settings: raise_all(
-        settings.section(WebSearchSettings).problems(settings.text_api))),),
-    checks=_checks,
-    report=_report,
-    build=_build,
-    on_telegram=_on_telegram,
+    lifespan=lifespan,
 )

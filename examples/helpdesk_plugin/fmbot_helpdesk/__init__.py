@@ -6,8 +6,8 @@ checked by `fmbot check` and before `run`, its part of `fmbot report` and a comm
 (`fmbot helpdesk lookups`, `fmbot helpdesk triage`, which asks `HELPDESK_TRIAGE_MODEL`).
 
 Enabled with `FMBOT_PLUGINS=helpdesk` once installed: its entry point names `FEATURE`, whose
-`setup` registers its router, menu command, context provider, tool and hook on the context
-fmbot gives it when the bot is built, as fmbot's own features and the App's decorators do.
+`lifespan` declares, registers and builds all of it on the context fmbot gives it, as
+fmbot's own features do.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from bot.plugin import (
     DailyCounts,
     Feature,
     FeatureCheck,
-    FeatureSetup,
-    FrontParts,
+    FeatureContext,
     ModelUse,
     Outcome,
     Principal,
@@ -47,9 +46,7 @@ from bot.plugin import (
     Section,
     SettingsCheck,
     Subcommands,
-    TelegramGround,
     TelegramPart,
-    TelegramParts,
     Translator,
     failed,
     passed,
@@ -177,31 +174,6 @@ def check_directory(settings: Settings) -> None:
         raise ConfigError(f"HELPDESK_EMPLOYEES_CSV: {problem}")
 
 
-def checks(settings: Settings, _environ: object) -> list[FeatureCheck]:
-    """Its line in `fmbot check`: the directory, and /whoami's daily budget."""
-    section = settings.section(HelpdeskSettings)
-    directory = directory_of(settings)
-
-    async def staff() -> list[Outcome]:
-        if (problem := directory.problem()) is not None:
-            return [failed("helpdesk", problem, "fix HELPDESK_EMPLOYEES_CSV")]
-        return [passed("helpdesk", f"{len(directory)} employees in "
-                                   f"{section.employees_csv.name}; /whoami "
-                                   f"{section.daily_lookups} a day each")]
-
-    return [FeatureCheck("helpdesk", staff, credentials=False, settings_only=True)]
-
-
-def on_telegram(ground: TelegramGround, _built: object) -> TelegramParts:
-    """Its /help and /stats lines."""
-    limit = ground.ground.settings.section(HelpdeskSettings).daily_lookups
-
-    def part(_front: FrontParts) -> TelegramPart:
-        return TelegramPart(lines=HelpdeskLines(limit))
-
-    return TelegramParts(part=part)
-
-
 def helpdesk_command() -> FmbotCommand[CommandContext]:
     """`fmbot helpdesk lookups [--days N]`: who looked themselves up with /whoami, most
     lookups first, by the directory's names. `fmbot helpdesk triage TEXT`: the department a
@@ -263,13 +235,28 @@ async def lookups(db: Any, days: int) -> ReportSection:
                          f"{row[1]} employees")
 
 
-def setup(setup: FeatureSetup) -> None:
-    """Register, on the context fmbot gives the feature: /whoami (counted per employee per
-    day, and noted in the plugin's own table) in the menu, the department as context, the
-    IT-ticket tool (confirmed by the employee) and a hook after every answer."""
-    settings = setup.section(HelpdeskSettings)
+async def lifespan(ctx: FeatureContext) -> None:
+    """The plugin's one lifecycle, on the context fmbot gives it: what it declares (its
+    settings check, model, `fmbot check` line and `fmbot report` part), what it registers
+    (/whoami counted per employee per day and noted in its own table, the department as
+    context, the IT-ticket tool confirmed by the employee, a hook after every answer), and,
+    on Telegram, its /help and /stats lines."""
+    settings = ctx.section(HelpdeskSettings)
     directory = Directory(settings.employees_csv)
     daily_lookups = settings.daily_lookups
+    # Before `run` and the plugin's own commands start (and in `fmbot check`).
+    ctx.settings_check(SettingsCheck(frozenset({"run", "helpdesk"}), check_directory))
+    ctx.model(ModelUse("HELPDESK_TRIAGE_MODEL", settings.triage_model, "text"))
+
+    async def staff() -> list[Outcome]:
+        if (problem := directory.problem()) is not None:
+            return [failed("helpdesk", problem, "fix HELPDESK_EMPLOYEES_CSV")]
+        return [passed("helpdesk", f"{len(directory)} employees in "
+                                   f"{settings.employees_csv.name}; /whoami "
+                                   f"{daily_lookups} a day each")]
+
+    ctx.check(FeatureCheck("helpdesk", staff, credentials=False, settings_only=True))
+    ctx.report(lookups)
     numbers = itertools.count(1)
     tickets: dict[str, str] = {}  # by idempotency key: a repeated call opens no second one
     router = Router(name="helpdesk")
@@ -297,14 +284,14 @@ def setup(setup: FeatureSetup) -> None:
         await session.commit()
         await message.answer(reply)
 
-    setup.include_router(router)
-    setup.command("whoami", "Who I am in the staff directory",
-                  ru="Кто я в справочнике сотрудников")
+    ctx.include_router(router)
+    ctx.command("whoami", "Who I am in the staff directory",
+                ru="Кто я в справочнике сотрудников")
 
     # The turn's hook that adds to the prompt: a context provider, asked before every answer.
-    @setup.context(name="helpdesk.department")
-    async def department(ctx: ToolContext) -> str | None:
-        found = directory.get(ctx.user_id)
+    @ctx.context(name="helpdesk.department")
+    async def department(tool: ToolContext) -> str | None:
+        found = directory.get(tool.user_id)
         if found is None:
             return None
         return (
@@ -312,21 +299,25 @@ def setup(setup: FeatureSetup) -> None:
             f"that department's procedures in mind."
         )
 
-    @setup.tool(confirm=True)
-    async def open_it_ticket(ctx: ToolContext, summary: str) -> str:
+    @ctx.tool(confirm=True)
+    async def open_it_ticket(tool: ToolContext, summary: str) -> str:
         """Open an IT support ticket for the employee (a broken laptop, a missing access...)."""
-        employee = directory.get(ctx.user_id)
+        employee = directory.get(tool.user_id)
         department = employee.department if employee else "unknown"
-        if ctx.idempotency_key not in tickets:
-            tickets[ctx.idempotency_key] = f"HD-{next(numbers)}"
-        number = tickets[ctx.idempotency_key]
-        log.info("helpdesk: ticket %s for %s (%s): %s", number, ctx.user_id, department, summary)
+        if tool.idempotency_key not in tickets:
+            tickets[tool.idempotency_key] = f"HD-{next(numbers)}"
+        number = tickets[tool.idempotency_key]
+        log.info("helpdesk: ticket %s for %s (%s): %s", number, tool.user_id, department,
+                 summary)
         return f"IT ticket {number} opened for the {department} department"
 
-    @setup.on_answer
+    @ctx.on_answer
     async def note_answer(event: AnswerEvent) -> None:
         tools = ",".join(call.name for call in event.tool_calls) or "-"
         log.info("helpdesk: answered %s (tools: %s)", event.user_id, tools)
+
+    if await ctx.telegram() is not None:  # its /help and /stats lines
+        ctx.on_front(lambda _front: TelegramPart(lines=HelpdeskLines(daily_lookups)))
 
 
 FEATURE = Feature(
@@ -334,13 +325,6 @@ FEATURE = Feature(
     settings=HelpdeskSettings,
     # Its own table (helpdesk_whoami_log), made by its own migrations after fmbot's.
     migrations=[("helpdesk", Path(__file__).parent / "migrations")],
-    # Before `run` and the plugin's own commands start (and in `fmbot check`).
-    settings_checks=[SettingsCheck(frozenset({"run", "helpdesk"}), check_directory)],
-    models=lambda settings: [ModelUse("HELPDESK_TRIAGE_MODEL",
-                                      settings.section(HelpdeskSettings).triage_model, "text")],
-    checks=checks,
-    report=lambda _settings: [lookups],
     commands=lambda: [helpdesk_command()],
-    setup=setup,
-    on_telegram=on_telegram,
+    lifespan=lifespan,
 )

@@ -28,6 +28,7 @@ from bot.features.images.feature import FEATURE as images_feature
 from bot.features.images.service import ImageService
 from bot.features.images.telegram import images_on_telegram
 from bot.features.installed import load_texts
+from bot.features.settings import load_settings
 from bot.features.tools.feature import call_lines_of
 from bot.features.vision.photos import photos_on_telegram
 from bot.features.voice.build import voice_on_telegram
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from bot.features.desk.insights.faq import FaqDrafts
 from bot.features.desk.telegram import DeskOptions, SupportDesk
 from bot.foundation_models.client import FoundationModelsClient
-from bot.plugin.registry import Registry
+from bot.plugin.lifespan import declared
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
@@ -55,7 +56,7 @@ SUPPORT = -1009876543210
 OPERATOR = {"id": 501, "first_name": "Olga"}
 TOKEN = "42:TEST"
 # The menu entry (/image) the images feature registers when it is set up, as `run` reads it.
-IMAGES_MENU = Registry.of([images_feature], None).menu
+IMAGES_MENU = declared([images_feature], load_settings(None)).menu
 
 
 @dataclass

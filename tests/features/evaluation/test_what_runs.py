@@ -74,11 +74,11 @@ def recording_app() -> tuple[App, list[str]]:
     async def open_ticket(event: HandoffEvent) -> None:
         reached.append(f"on_handoff for {event.user_id}")
 
-    async def build(ground: Any, built: Any) -> None:
+    async def lifespan(ctx: Any) -> None:
+        await ctx.core()
         reached.append("plugin feature built")
-        return None
 
-    app.add_feature(Feature(name="crm-sync", build=build))
+    app.add_feature(Feature(name="crm-sync", lifespan=lifespan))
     return app, reached
 
 

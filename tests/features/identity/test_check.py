@@ -9,6 +9,7 @@ import pytest
 
 from bot.features.identity.feature import FEATURE
 from bot.features.settings import Settings
+from bot.plugin.lifespan import declared
 from bot.plugin.outcome import Outcome
 from tests.oidc.server import openid_provider
 from tests.ports import free_port
@@ -20,7 +21,7 @@ async def lines(issuer: str) -> list[Outcome]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, OIDC_ISSUER=issuer, OIDC_CLIENT_ID="fmbot",
         PUBLIC_URL="https://helpdesk.example.com")
-    [check] = FEATURE.checks(settings, {})
+    [check] = declared([FEATURE], settings).checks
     return await check.run()
 
 
@@ -46,8 +47,8 @@ async def test_a_provider_that_cannot_be_reached_is_one_line() -> None:
 def test_the_settings_name_what_the_sign_in_needs() -> None:
     from bot.plugin.config import ConfigError
 
-    [check] = FEATURE.settings_checks
     settings = Settings(_env_file=None, IDENTITY_REQUIRED="on")  # type: ignore[call-arg]
+    [check] = declared([FEATURE], settings).settings_checks
     with pytest.raises(ConfigError, match="IDENTITY_REQUIRED=on needs OIDC_ISSUER"):
         check.check(settings)
     settings = Settings(  # type: ignore[call-arg]
