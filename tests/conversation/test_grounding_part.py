@@ -59,7 +59,7 @@ def test_the_marker_or_an_abstention_is_shown_as_not_found_with_the_next_step() 
 async def test_the_grounding_is_a_feature_read_back_first_and_shown_last() -> None:
     """The core names no grounding: the feature list's first feature puts its reading back
     first of the turn's parts and its "not found" step after every feature's own
-    (`CoreParts.last`), with the next step the knowledge base offers."""
+    (`ctx.turn(..., last=True)`), with the next step the knowledge base offers."""
     async with BotTester(App(env_file=None)) as tester:
         features = tester.built.core.conversation.features
     assert isinstance(features[0], GroundingStep)

@@ -1,6 +1,6 @@
 """The grounding: on the feature list like any other (first, so that its reading back comes
 before the others' parts), its "not found" step asked after every feature's own
-(`CoreParts.last`), with the next step the knowledge base offers (`NotFoundNextStep`)."""
+(`ctx.turn(..., last=True)`), with the next step the knowledge base offers (`NotFoundNextStep`)."""
 
 from __future__ import annotations
 
