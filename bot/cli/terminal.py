@@ -193,7 +193,7 @@ class TerminalChat:
         printer = SnapshotPrinter(self.out)
         self.out.write("bot> ")
         self.out.flush()
-        carried = await self.conversation.continue_waiting(
+        carried = await self.conversation.resume(
             self.chat, self.speaker, result.message_id, on_snapshot=printer
         )
         return carried, printer

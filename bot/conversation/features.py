@@ -19,10 +19,11 @@ the points it takes part in:
   grounding.py), `record` (its
   rows, in the transaction that stores the answer; it may run again if the database was away
   and the store is retried) and `finished` (once the answer is stored);
-- answers that stop to wait for the user's press (a feature with `pauses` set: the tool
-  loop's calls to confirm), met by the service's use cases: `superseded` (a new question
-  declines what waits), `release` (/retry or a resume replaces the answer: what the new one
-  carries on) and `reopen` (the press carries the waiting answer on).
+- answers a feature suspends, with a reason (`TurnState.suspended`; a feature with
+  `suspends` set: the tool loop's calls waiting for a press), met by the service's use cases:
+  `decline` (a new question declines what is suspended), `release` (/retry or a resume
+  replaces the answer: what the new one carries on) and `resume` (the suspended answer goes
+  on: `ConversationService.resume`).
 
 A feature keeps what it learns about a turn in a slot of its own on the turn
 (`turn.part(SomeState)`), not in a field of `TurnState` named after it; the slots go on to
@@ -61,7 +62,7 @@ class Opening:
     # The new question's images (a feature that shows them stores them in `opening`).
     question_images: tuple[ImageInput, ...] = ()
     carried: Sequence[int] = ()  # what the features' `release` carried on to this answer
-    reopened: bool = False  # a waiting answer goes on after a press (`reopen`), it is not new
+    reopened: bool = False  # a suspended answer goes on (`resume`), it is not new
     answer_id: int = 0
     # The model-side exchanges stored with the window's answers, by answer id (a feature
     # that stores them reads them in `opened`): handed on to the turn (`TurnState.exchanges`).
@@ -93,9 +94,9 @@ class TurnFeature:
     """A feature's part in a turn (see the module docstring); every hook is optional."""
 
     name: str = "feature"
-    # Its answers may stop to wait for the user's press (stored `waiting`): the service then
-    # asks it at `superseded`, `release` and `reopen`.
-    pauses: bool = False
+    # It may suspend an answer (`TurnState.suspended`, stored `waiting`): the service then
+    # asks it at `decline`, `release` and `resume`.
+    suspends: bool = False
 
     def contributors(self) -> Sequence[PromptContributor]:
         """What it adds to the prompt, asked in the features' order."""
@@ -141,18 +142,19 @@ class TurnFeature:
         """The chat's conversation is closed (/reset), in the transaction that closes it:
         forget what the feature keeps for it."""
 
-    async def superseded(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+    async def decline(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         """A new question of `user_id` in the chat, in the transaction that stores it: what
-        waits there for their press is declined (`pauses` features only)."""
+        it suspended there for them is declined (`suspends` features only)."""
 
     async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> Sequence[int]:
         """The answer is about to be replaced (/retry; `resume`: a turn a crash cut short):
-        what the new answer carries on (`Opening.carried`; `pauses` features only)."""
+        what the new answer carries on (`Opening.carried`; `suspends` features only)."""
         return ()
 
-    async def reopen(self, session: AsyncSession, answer_id: int) -> Question | None:
-        """A waiting answer goes on after a press: its question, or None when it does not wait
-        (any more) for this feature (`pauses` features only)."""
+    async def resume(self, session: AsyncSession, answer_id: int) -> Question | None:
+        """A suspended answer goes on (the press came, or the wait expired): its question, or
+        None when this feature does not hold it suspended (any more) (`suspends` features
+        only)."""
         return None
 
 

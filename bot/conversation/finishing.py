@@ -130,6 +130,7 @@ async def finish(
         telegram_message_ids=shown or (),
         parts=turn.parts,
         saving=saving,
+        suspended=turn.suspended if status is MessageStatus.WAITING else None,
     )
     if saving is None:
         _finished(parts, turn, result)

@@ -89,7 +89,7 @@ async def run(
     if last.status is CompletionStatus.CONTENT_FILTER:
         error = ContentFilteredError(last.text)
     status = STATUS_FOR.get(last.status, MessageStatus.COMPLETE)
-    if status is MessageStatus.WAITING and not turn.waits_for_press:
+    if status is MessageStatus.WAITING and turn.suspended is None:
         status = MessageStatus.COMPLETE  # calls nobody offered: the text is the answer
     # Shielded: a cancel arriving while the answer is stored must not leave it `streaming`.
     return await asyncio.shield(finish(parts, turn, last, status, error))

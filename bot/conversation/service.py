@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 class ConversationService:
     """The conversation's use cases. A turn asks `features` at its fixed points, in order
-    (features.py); those whose answers wait for a press (`TurnFeature.pauses`) are met by the
+    (features.py); those that suspend answers (`TurnFeature.suspends`) are met by the
     use cases too (a new question declines what waits, /retry, the press carried on)."""
 
     def __init__(
@@ -89,7 +89,7 @@ class ConversationService:
             wire=options.wire,
         )
         # The features whose answers may wait for the user's press.
-        self._pauses = tuple(feature for feature in features if feature.pauses)
+        self._suspending = tuple(feature for feature in features if feature.suspends)
         # What an image of a question costs in prompts; None = images are not taken.
         self.image_tokens = image_tokens
         self.track_delivery = options.track_delivery
@@ -182,8 +182,8 @@ class ConversationService:
         async def opening() -> TurnState:
             async with self._sessionmaker() as session:
                 model, system_prompt, conversation_id = await self._chat(session, chat)
-                for pausing in self._pauses:  # what waits for a press in the chat is declined
-                    await pausing.superseded(session, chat.chat_id, speaker.user_id)
+                for suspending in self._suspending:  # what is suspended in the chat: declined
+                    await suspending.decline(session, chat.chat_id, speaker.user_id)
                 # A short question's count is its estimate (see tokens.py): stored with it, so
                 # the answer's unit of work has nothing left to update on the question.
                 tokens = self._parts.tokens.short_count(text)
@@ -235,8 +235,8 @@ class ConversationService:
                     return None
                 carried: list[int] = []
                 if last.answer is not None:
-                    for pausing in self._pauses:
-                        carried += await pausing.release(session, last.answer.id, resume)
+                    for suspending in self._suspending:
+                        carried += await suspending.release(session, last.answer.id, resume)
                     await session.delete(last.answer)
                     await session.flush()  # gone before the window is read
                 user = last.user
@@ -261,7 +261,7 @@ class ConversationService:
                 return None
             return await run(self._parts, turn, on_snapshot)
 
-    async def continue_waiting(
+    async def resume(
         self,
         chat: ChatRef,
         speaker: Speaker,
@@ -269,16 +269,16 @@ class ConversationService:
         *,
         on_snapshot: Callable[[Snapshot], None] | None = None,
     ) -> TurnResult | None:
-        """Carry on a turn that waited for a press on a tool call (pressed, or expired): the
-        loop runs what was confirmed and asks the model again. None when the answer is not
-        waiting any more (another press or replica carried it on, or it was given up)."""
-        if not self._pauses:
-            raise InvalidRequestError("no turn of this bot waits for a press")
+        """Carry on a suspended answer (the tool loop's: pressed, or expired; it runs what was
+        confirmed and asks the model again). None when the answer is not suspended any more
+        (another press or replica carried it on, or it was given up)."""
+        if not self._suspending:
+            raise InvalidRequestError("no feature of this bot suspends an answer")
 
         async def opening() -> TurnState | None:
             async with self._sessionmaker() as session:
-                for pausing in self._pauses:
-                    question = await pausing.reopen(session, answer_id)
+                for suspending in self._suspending:
+                    question = await suspending.resume(session, answer_id)
                     if question is not None:
                         break
                 else:

@@ -19,8 +19,8 @@ STATUS_FOR = {
     CompletionStatus.FINAL: MessageStatus.COMPLETE,
     CompletionStatus.TRUNCATED_FINAL: MessageStatus.TRUNCATED,
     CompletionStatus.CONTENT_FILTER: MessageStatus.FAILED,
-    # A feature ends a stream with TOOL_CALLS only when the answer waits for the user's press
-    # (`TurnState.waits_for_press`; the tool loop's call to confirm).
+    # A feature ends a stream with TOOL_CALLS only when it suspends the answer
+    # (`TurnState.suspended`; the tool loop's call to confirm): stored `waiting`.
     CompletionStatus.TOOL_CALLS: MessageStatus.WAITING,
 }
 
@@ -62,9 +62,10 @@ class TurnState:
     # The model-side exchanges stored with the window's answers (calls and their results, by
     # answer id): the prompt replays each after its answer's text.
     exchanges: Mapping[int, tuple[ChatMessage, ...]] = field(default_factory=dict)
-    # A feature stopped the answer to wait for the user's press (its stream ended in
-    # TOOL_CALLS): the answer is stored `waiting`, and what to press is in that feature's slot.
-    waits_for_press: bool = False
+    # A feature suspended the answer, for this reason (the tool loop's "press": a call waits
+    # for the user's press; its stream ended in TOOL_CALLS): the answer is stored `waiting`,
+    # what it waits for is in that feature's slot, and that feature resumes it.
+    suspended: str | None = None
     # The features' slots (features.py), by their type; handed on to the result.
     parts: dict[type, object] = field(default_factory=dict)
     # Why the answer is what it is: each feature's entries and the model's, stored with the

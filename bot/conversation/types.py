@@ -144,6 +144,9 @@ class TurnResult:
     # once the database is back (retried with backoff); done when it is stored. The front
     # end delivers the answer at once and notes its delivery after this.
     saving: asyncio.Task[None] | None = field(default=None, compare=False, repr=False)
+    # Why the answer is suspended (status `waiting`): the reason the feature that suspended
+    # it gave (the tool loop's "press"); its part of the front end shows what it waits for.
+    suspended: str | None = None
 
 
 def language_code(code: str | None) -> str:

@@ -17,7 +17,6 @@ from bot.foundation_models.types import Snapshot
 from bot.telegram.texts import Translator
 
 if TYPE_CHECKING:
-    from bot.foundation_models.types import ToolCall
     from bot.telegram.outbox import RichFinal, StreamHandle
     from bot.telegram.outbox.richfinal import RichFrames
 
@@ -54,26 +53,29 @@ class FinalForm(Protocol):
         ...
 
 
-class CallDelivery(Protocol):
-    """How the calls the model makes in a turn show in the chat (the tool loop's cards): the
-    status while a round of calls runs, the turn that stopped to wait for the user's press,
-    and what follows a delivered answer (a per-user limit reached this turn). It reads what
-    it needs from its own part of the result (`TurnResult.parts`). The Answerer asks it and
-    names no feature."""
+class StreamNote(Protocol):
+    """A line a feature shows under an answer's text while it streams (the tool loop's: the
+    calls running). The Answerer asks each, for every snapshot, and names none of them."""
 
-    def running(self, calls: tuple[ToolCall, ...], t: Translator) -> str:
-        """The line shown under the answer's text while these calls run."""
+    def note(self, snapshot: Snapshot, t: Translator) -> str | None:
+        """The line under the text for this snapshot; None: nothing to add."""
+        ...
+
+
+class Suspension(Protocol):
+    """How a feature's part of the front end shows an answer it suspended (stored
+    `waiting`, `TurnResult.suspended` its `reason`): the tool loop's cards waiting for a
+    press. It reads what it needs from its own part of the result (`TurnResult.parts`)."""
+
+    @property
+    def reason(self) -> str:
+        """The reason its feature suspends answers for (`TurnState.suspended`)."""
         ...
 
     async def ask(
         self, target: Target, handle: StreamHandle, result: TurnResult, t: Translator
     ) -> list[int]:
-        """The answer waits for a press (its status is `waiting`): the Telegram messages
-        showing it."""
-        ...
-
-    async def delivered(self, target: Target, result: TurnResult, t: Translator) -> None:
-        """The answer is delivered: what its calls add after it (a limit's notice)."""
+        """Show what the suspended answer waits for: the Telegram messages showing it."""
         ...
 
 

@@ -25,16 +25,17 @@ from bot.conversation import (
     TurnResult,
     relinquished,
 )
-from bot.foundation_models.types import CompletionStatus, Snapshot
+from bot.foundation_models.types import Snapshot
 from bot.metrics import registry as metrics
 from bot.storage.database import unavailable
 from bot.storage.models import MessageStatus
 from bot.storage.repositories import UpdateReceipt
 from bot.telegram.answer_parts import (
     AfterDelivery,
-    CallDelivery,
     FinalForm,
     Runner,
+    StreamNote,
+    Suspension,
     Target,
     describe_error,
     join_note,
@@ -57,13 +58,16 @@ class Answerer:
         outbox: Outbox,
         queues: ChatQueues,
         after_delivery: Sequence[AfterDelivery] = (),
-        calls: CallDelivery | None = None,
+        notes: Sequence[StreamNote] = (),
+        suspensions: Sequence[Suspension] = (),
         final_forms: Sequence[FinalForm] = (),
     ) -> None:
         """`after_delivery`: what features do once an answer is delivered, in order (the
-        support desk's card or the 👍/👎 buttons, a voice reply); `final_forms`: other forms
-        features may give a finished answer (the first given is delivered); `calls`: how the
-        model's calls show (the tool loop's cards; None: no tools)."""
+        support desk's card or the 👍/👎 buttons, a voice reply, the tools' limit notice);
+        `final_forms`: other forms features may give a finished answer (the first given is
+        delivered); `notes`: the lines features show under an answer's streaming text (the
+        tools' running calls); `suspensions`: how the answers features suspend are shown, by
+        their reason (the tool loop's cards waiting for a press)."""
         self.conversation = conversation
         self.outbox = outbox
         self.queues = queues
@@ -76,7 +80,8 @@ class Answerer:
         self._bookkeeping: set[asyncio.Task[None]] = set()
         self.after_delivery = tuple(after_delivery)
         self.final_forms = tuple(final_forms)
-        self.calls = calls
+        self.notes = tuple(notes)
+        self.suspensions = {suspension.reason: suspension for suspension in suspensions}
 
     def submit_turn(
         self,
@@ -144,7 +149,7 @@ class Answerer:
         answer streams as usual; nothing is sent when it was carried on already."""
 
         async def runner(on_snapshot: Callable[[Snapshot], None]) -> TurnResult | None:
-            return await self.conversation.continue_waiting(
+            return await self.conversation.resume(
                 target.chat, speaker, answer_id, on_snapshot=on_snapshot
             )
 
@@ -202,10 +207,10 @@ class Answerer:
         def on_snapshot(snapshot: Snapshot) -> None:
             nonlocal seen
             seen = snapshot.text
-            if (snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls
-                    and self.calls is not None):
-                # Tools: what the model wrote stays, the running calls are named.
-                handle.update(join_note(seen, self.calls.running(snapshot.tool_calls, t)))
+            note = next((n for p in self.notes if (n := p.note(snapshot, t))), None)
+            if note is not None:
+                # What the model wrote stays, a feature's line under it (the running calls).
+                handle.update(join_note(seen, note))
             elif handle.error is not None and job is not None and not job.cancelling():
                 # The user blocked the bot or the chat is gone: stop paying for tokens.
                 log.info("chat %s is unreachable; stopping its answer", chat.chat_id)
@@ -257,8 +262,9 @@ class Answerer:
             else:
                 await settled_ids(handle.finish(t(nothing)))
             return
-        if result.status is MessageStatus.WAITING and self.calls is not None:
-            ids = await self.calls.ask(target, handle, result, t)
+        suspension = self.suspensions.get(result.suspended or "")
+        if result.status is MessageStatus.WAITING and suspension is not None:
+            ids = await suspension.ask(target, handle, result, t)
         elif isinstance(result.error, ContentFilteredError):
             # The withheld text is stored for the record, never shown.
             ids = await settled_ids(handle.finish(t("error_refused")))
@@ -282,11 +288,9 @@ class Answerer:
     async def _delivered(
         self, target: Target, t: Translator, result: TurnResult, ids: list[int]
     ) -> None:
-        """What follows a delivered answer: what its calls add (a limit's notice), the answer
-        noted as stored and delivered, the features' after-delivery work."""
+        """What follows a delivered answer: the answer noted as stored and delivered, the
+        features' after-delivery work."""
         chat = target.chat
-        if self.calls is not None:
-            await self.calls.delivered(target, result, t)
         if result.saving is not None:
             # The database was away as the answer ended: delivered already, it is stored once
             # the database is back; the chat's next turn waits for that (history in order).

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.conversation import ConversationService
     from bot.coordination import Coordinator
     from bot.telegram.admission import ConnectionOwners, Employees
-    from bot.telegram.answer_parts import AfterDelivery, CallDelivery
+    from bot.telegram.answer_parts import AfterDelivery, StreamNote, Suspension
     from bot.telegram.deps import Deps, UsageLines
     from bot.telegram.lifecycle import BotService
     from bot.telegram.notifier import Notifier
@@ -48,8 +48,9 @@ class FrontParts:
 class TelegramPart:
     """A feature on Telegram. Routers by where they see updates (`FeatureRouters` in
     dispatching.py says where each list goes); `data`: what its handlers get injected by
-    name; `after_delivery`: told of every delivered answer; `calls`: how the model's calls
-    show in an answer (at most one feature gives it: the tool loop); `services`: started with
+    name; `after_delivery`: told of every delivered answer; `notes`: a line under an
+    answer's streaming text (the running calls); `suspension`: how an answer it suspended
+    shows (the tool loop's cards waiting for a press); `services`: started with
     the bot in this order, stopped in the reverse one; `services_on`: more of them that need
     what the handlers get (the answerer, the chat queues), built once that is; `takes`: the
     texts' keys of what the bot takes besides text thanks to it, listed by /help;
@@ -66,7 +67,8 @@ class TelegramPart:
     late: Sequence[Router] = ()
     data: Mapping[str, object] = field(default_factory=dict)
     after_delivery: AfterDelivery | None = None
-    calls: CallDelivery | None = None
+    notes: StreamNote | None = None
+    suspension: Suspension | None = None
     services: Sequence[BotService] = ()
     services_on: Callable[[Deps], Sequence[BotService]] | None = None
     takes: Sequence[str] = ()

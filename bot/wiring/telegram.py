@@ -94,9 +94,11 @@ def build_telegram(
                               owner=owner))
              for build in features]
     after = [part.after_delivery for part in parts if part.after_delivery is not None]
-    calls = next((part.calls for part in parts if part.calls is not None), None)
-    answers = Answerer(conversation=conversation, outbox=outbox, queues=queues,
-                       after_delivery=after, calls=calls, final_forms=final_forms)
+    answers = Answerer(
+        conversation=conversation, outbox=outbox, queues=queues, after_delivery=after,
+        notes=[part.notes for part in parts if part.notes is not None],
+        suspensions=[part.suspension for part in parts if part.suspension is not None],
+        final_forms=final_forms)
     replicas = None
     if coordinator is not None:
         from bot.telegram.chatsignals import ReplicaRequests

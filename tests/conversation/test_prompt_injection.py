@@ -92,7 +92,7 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
     decision = await tools.decide(waiting.id, confirmed=True, by=ANNA.user_id)
     assert decision.kind is DecisionKind.CONFIRMED
     assert decision.answer_id is not None
-    await service.continue_waiting(PRIVATE, ANNA, decision.answer_id)
+    await service.resume(PRIVATE, ANNA, decision.answer_id)
     (made,) = [c for c in shop.calls if c.name == "open_ticket"]
     assert made.ctx.user_id == ANNA.user_id, "who asks comes from Telegram, never the model"
     assert made.ctx.chat_id == PRIVATE.chat_id

@@ -11,8 +11,8 @@ One turn's rounds, as one stream of snapshots for the conversation core:
   recorded in tests/foundation_models).
 - A call whose definition says `confirm` is stored `pending_confirmation`: nothing of its
   round runs, the stream ends with a TOOL_CALLS snapshot, the loop's slot says what to ask
-  (`ToolTurn.waiting`, turnpart.py) and the turn `waits_for_press`: the core stores the
-  answer `waiting`. The press (or the expiry) carries the turn on: the loop then starts from
+  (`ToolTurn.waiting`, turnpart.py) and the turn is `suspended` for `PRESS`: the core stores
+  the answer `waiting`. The press (or the expiry) carries the turn on: the loop then starts from
   the stored calls.
 - The stored calls are the turn's state: a turn resumed after a crash replays the rounds
   done, runs again what has no result (with the same idempotency key: a write whose outcome
@@ -52,7 +52,7 @@ from bot.features.tools.text import (
     with_data_note,
     with_text,
 )
-from bot.features.tools.turnpart import ToolTurn, WaitingCall, waiting_calls
+from bot.features.tools.turnpart import PRESS, ToolTurn, WaitingCall, waiting_calls
 from bot.features.tools.turns import (
     TO_RUN,
     Round,
@@ -229,7 +229,7 @@ class ToolLoop(ToolTurns):
         rounds = rounds_of(stored)
         for round_ in rounds:
             if round_.waiting():
-                state.waiting, turn.waits_for_press = await self._waiting_of(turn, round_), True
+                state.waiting, turn.suspended = await self._waiting_of(turn, round_), PRESS
                 yield Snapshot(joined(shown, round_.preface), CompletionStatus.TOOL_CALLS, usage)
                 return
             if not round_.settled():
@@ -276,7 +276,7 @@ class ToolLoop(ToolTurns):
                 return
             round_ = await self._store(turn, number, last.tool_calls, text)
             if round_.waiting():
-                state.waiting, turn.waits_for_press = await self._waiting_of(turn, round_), True
+                state.waiting, turn.suspended = await self._waiting_of(turn, round_), PRESS
                 yield Snapshot(joined(shown, text), CompletionStatus.TOOL_CALLS, usage,
                                tool_calls=last.tool_calls)
                 return

@@ -17,9 +17,9 @@ from bot.features.tools import toolcalls
 from bot.features.tools.approvals import ask_approvers
 from bot.features.tools.cards import post_card, running_status
 from bot.features.tools.presses import ToolExpiry, ToolPresses
-from bot.features.tools.turnpart import WaitingCall, tool_turn, waiting_calls
+from bot.features.tools.turnpart import PRESS, WaitingCall, tool_turn, waiting_calls
 from bot.plugin.conversation import TurnResult
-from bot.plugin.models import ToolCall
+from bot.plugin.models import CompletionStatus, Snapshot
 from bot.plugin.telegram import (
     BotService,
     FrontParts,
@@ -59,7 +59,9 @@ def tools_on_telegram(
         return TelegramPart(
             early=[toolcalls.build_router()],
             late=[ToolPresses(loop).build_router()],
-            calls=cards,
+            notes=cards,
+            suspension=cards,
+            after_delivery=cards,
             services=[cards],
             services_on=expiry,
         )
@@ -68,20 +70,29 @@ def tools_on_telegram(
 
 
 class ToolCards(BotService):
-    """The tool loop's side of an answer (a `CallDelivery`): the running calls named, a card
-    per call that waits for a press, the notice of a per-user tool limit reached, the buttons
-    taken off cards a new message declined. Its background edits are a `BotService`'s work
-    (waited for by `wait_idle`, finished at shutdown)."""
+    """The tool loop's side of an answer: the running calls named under the streaming text
+    (a `StreamNote`), a card per call of an answer it suspended until a press (a
+    `Suspension`), the notice of a per-user tool limit reached once the answer is delivered
+    (an `AfterDelivery`), the buttons taken off cards a new message declined. Its background
+    edits are a `BotService`'s work (waited for by `wait_idle`, finished at shutdown)."""
+
+    reason = PRESS  # the answers it shows suspended: those waiting for a press
+    background = False  # the limit's notice comes before the chat's next answer
 
     def __init__(self, outbox: Outbox, tools: ToolLoop | None) -> None:
         self.outbox = outbox
         self.tools = tools
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def running(self, calls: tuple[ToolCall, ...], t: Translator) -> str:
-        return running_status(calls, t)
+    def note(self, snapshot: Snapshot, t: Translator) -> str | None:
+        """While a round of calls runs: the calls named."""
+        if snapshot.status is CompletionStatus.TOOL_CALLS and snapshot.tool_calls:
+            return running_status(snapshot.tool_calls, t)
+        return None
 
-    async def delivered(self, target: Target, result: TurnResult, t: Translator) -> None:
+    async def delivered(
+        self, target: Target, result: TurnResult, ids: list[int], t: Translator
+    ) -> None:
         """A per-user tool limit reached this turn: the model was told; the user hears it
         from us."""
         kind = tool_turn(result).limit_reached

@@ -1,7 +1,8 @@
 """The tool loop in a turn: opening carries on the calls a press released and reads the
 window's tool exchanges; a turn whose model takes tools is streamed through the loop. Its
-answers may wait for the user's press (`pauses`): a new question declines what waits, /retry
-and a resume release the stored calls, and a press reopens the answer."""
+answers may be suspended until the user's press (`suspends`, for the reason `PRESS`): a new
+question declines what waits, /retry and a resume release the stored calls, and a press
+resumes the answer."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bot.plugin.storage import MessageRole
 
 class ToolsFeature(TurnFeature):
     name = "tools"
-    pauses = True
+    suspends = True
 
     def __init__(self, loop: ToolLoop) -> None:
         self.loop = loop
@@ -71,13 +72,13 @@ class ToolsFeature(TurnFeature):
     async def reset(self, session: AsyncSession, chat_id: int) -> None:
         await self.loop.supersede(session, chat_id, None)  # nothing left to press
 
-    async def superseded(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
+    async def decline(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
         await self.loop.supersede(session, chat_id, user_id)
 
     async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> Sequence[int]:
         return await self.loop.release(session, answer_id, resume)
 
-    async def reopen(self, session: AsyncSession, answer_id: int) -> Question | None:
+    async def resume(self, session: AsyncSession, answer_id: int) -> Question | None:
         reopened = await self.loop.reopen(session, answer_id)
         if reopened is None:
             return None

@@ -12,6 +12,10 @@ from typing import Any
 from bot.plugin.conversation import TurnResult
 from bot.plugin.storage import MessageStatus
 
+#: The reason the tool loop suspends an answer (`TurnState.suspended`): a call waits for the
+#: user's press (or an approver's).
+PRESS = "press"
+
 
 @dataclass(frozen=True, slots=True)
 class WaitingCall:

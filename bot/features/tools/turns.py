@@ -254,7 +254,7 @@ class ToolTurns:
                 others = await ToolCallRepository(session).waiting(row.answer_id or 0)
                 await session.commit()
             # Expired by this very press or by the sweep: carrying on twice is harmless
-            # (continue_waiting finds the answer waiting only once).
+            # (resume finds the answer waiting only once).
             return Decision(DecisionKind.EXPIRED, row.answer_id, row.chat_id, row.user_id,
                             row.name, ready=not others)
         async with self._sessionmaker() as session:

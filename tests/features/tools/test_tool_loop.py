@@ -304,7 +304,7 @@ async def test_confirmation_survives_a_restart_and_runs_once(
     )
     fm.queue_reply("Ticket opened.")
     assert decision.answer_id is not None
-    done = await again.continue_waiting(PRIVATE, ANNA, decision.answer_id)
+    done = await again.resume(PRIVATE, ANNA, decision.answer_id)
     assert done is not None
     assert done.status is MessageStatus.COMPLETE
     assert done.text == "Ticket opened."  # "I can open it." was delivered before the card
@@ -313,7 +313,7 @@ async def test_confirmation_survives_a_restart_and_runs_once(
     assert (row.state, row.decided_by) == (ToolCallState.DONE, ANNA.user_id)
     assert source_after.calls[0].ctx.idempotency_key == row.idempotency_key
     # Carried on once: a second continuation finds nothing waiting.
-    assert await again.continue_waiting(PRIVATE, ANNA, decision.answer_id) is None
+    assert await again.resume(PRIVATE, ANNA, decision.answer_id) is None
     assert len(source_after.calls) == 1
 
 
@@ -329,7 +329,7 @@ async def test_a_declined_call_is_not_run_and_the_model_is_told(
     assert decision.kind is DecisionKind.DECLINED
     assert decision.answer_id is not None
     fm.queue_reply("Fine, I did not open it.")
-    done = await service.continue_waiting(PRIVATE, ANNA, decision.answer_id)
+    done = await service.resume(PRIVATE, ANNA, decision.answer_id)
     assert done is not None
     assert done.text == "Fine, I did not open it."
     assert source.calls == []
@@ -350,7 +350,7 @@ async def test_an_expired_confirmation_tells_the_model(
     assert await tools_of(service).expire_due() == []  # the press already expired it
     fm.queue_reply("It expired; ask me again.")
     assert late.answer_id is not None
-    done = await service.continue_waiting(PRIVATE, ANNA, late.answer_id)
+    done = await service.resume(PRIVATE, ANNA, late.answer_id)
     assert done is not None
     assert "expired" in results_sent(requests(fm)[-1])[0][1]
     assert source.calls == []
