@@ -28,7 +28,7 @@ from bot.plugin.setup import AppError, FeatureSetup, Registrations, registered, 
 if TYPE_CHECKING:
     from bot.config.parsing import Section
     from bot.features.settings import Settings
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 ContextProvider = Callable[[ToolContext], Awaitable[str | None]]

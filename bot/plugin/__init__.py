@@ -47,7 +47,8 @@ the App changes the App. What a feature can declare:
 A plugin, step by step: docs/extending.md.
 
 fmbot's own features (bot/features/<name>/) import from fmbot only this package and their own
-folder, as a plugin does. Its submodules: the API's own (`feature`, `built`, `ground`,
+folder, as a plugin does. Its submodules: the API's own (`feature`, `context`, `lifespan`,
+`registry`, `built`, `ground`,
 `commands`, `outcome`, `offers`, `asker`, `running`, `clients`, `texts`), the composed
 `settings`, and what a feature reaches of the core, one module per area re-exporting what the
 features use: `config`, `models`, `storage`, `telegram`, `conversation`, `prompting`,
@@ -78,6 +79,7 @@ from bot.plugin.commands import (
     ReportSection,
     Subcommands,
 )
+from bot.plugin.context import FeatureContext
 from bot.plugin.feature import (
     TURN_COMMANDS,
     Feature,
@@ -87,7 +89,6 @@ from bot.plugin.feature import (
     TelegramLine,
 )
 from bot.plugin.ground import Groundwork, Preparing, TelegramGround
-from bot.plugin.lifespan import FeatureContext
 from bot.plugin.outcome import Outcome, failed, passed
 from bot.plugin.setup import FeatureSetup
 from bot.plugin.texts import register_texts

@@ -54,218 +54,25 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from bot.plugin.built import Built
-from bot.plugin.setup import AppError, FeatureSetup, Registrations, registered
+from bot.plugin.context import PHASES, FeatureContext, Phase, declarations, seal
+from bot.plugin.setup import AppError, registered
 
 if TYPE_CHECKING:
     from bot.config.composed import SettingsBase as Settings
-    from bot.conversation.features import TurnFeature
-    from bot.plugin.commands import ReportPart
-    from bot.plugin.feature import Feature, FeatureCheck, ModelUse, SettingsCheck, TelegramLine
-    from bot.plugin.ground import Groundwork, Preparing, TelegramGround
+    from bot.plugin.feature import Feature
     from bot.plugin.registry import Registry
-    from bot.telegram.answer_parts import FinalForm
-    from bot.telegram.featureparts import TelegramFeature
 
 __all__ = ["FeatureContext", "Lifespan", "Lifespans", "declared"]
 
 log = logging.getLogger("bot")
 
-T = TypeVar("T")
-
 #: A feature's lifecycle: an async generator yielding once, an async function, or a plain
 #: function that only registers.
-Lifespan = Callable[["FeatureContext"], "AsyncIterator[None] | Awaitable[None] | None"]
-
-#: The phases, in the order the composition root reaches them.
-PHASES = ("prepare", "core", "telegram")
-
-
-class _Phase(Generic[T]):
-    """What a lifespan awaits to wait for a phase: it yields itself to the driver, which
-    resumes the lifespan once the phase has its value."""
-
-    __slots__ = ("name", "value")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.value: Any = None
-
-    def __await__(self) -> Generator[Any, None, T]:
-        yield self
-        return self.value  # type: ignore[no-any-return]
-
-
-@dataclass(slots=True)
-class Declared(Registrations):
-    """What one feature registered: `Registrations` (routers, menu, tools, hooks) and the
-    rest of what its lifespan adds, each kind in the order it was added."""
-
-    settings_checks: list[SettingsCheck] = field(default_factory=list)
-    checks: list[FeatureCheck] = field(default_factory=list)
-    telegram_checks: list[TelegramLine] = field(default_factory=list)
-    reports: list[ReportPart] = field(default_factory=list)
-    secrets: list[str] = field(default_factory=list)
-    variables: list[str] = field(default_factory=list)
-    models: list[ModelUse] = field(default_factory=list)
-    forums: list[int] = field(default_factory=list)
-    turn: list[TurnFeature] = field(default_factory=list)
-    last: list[TurnFeature] = field(default_factory=list)
-    idle: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    ready: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    fronts: list[TelegramFeature] = field(default_factory=list)
-    final_forms: list[FinalForm] = field(default_factory=list)
-
-
-class FeatureContext(FeatureSetup):
-    """One feature's context for its lifespan: what it declares (its checks, models, report
-    parts, secrets...), registers (`FeatureSetup`'s routers, menu commands, tools, context
-    providers, hooks) and builds (its part in a turn, its offers, its part on the Telegram
-    front), and the phases it awaits to build. Each method says who reads what it adds."""
-
-    def __init__(
-        self,
-        feature: str,
-        settings: Settings,
-        *,
-        environ: Mapping[str, str] | None = None,
-        built: Built | None = None,
-    ) -> None:
-        super().__init__(feature, settings)
-        self._parts = Declared(feature)
-        self._registrations = self._parts
-        self._settings = settings
-        self._environ = environ if environ is not None else {}
-        self._built = built if built is not None else Built()
-        self._sealed = False  # declared: what the registry reads is read already
-
-    # -- what it is given ----------------------------------------------------------------------
-
-    @property
-    def name(self) -> str:
-        """The feature's name, as the logs and errors say it."""
-        return self._parts.feature
-
-    @property
-    def settings(self) -> Settings:
-        """The bot's settings (its own section: `section(Model)`)."""
-        return self._settings
-
-    @property
-    def environ(self) -> Mapping[str, str]:
-        """Where the tools file's `${VAR}` are read from: the environment over `.env`."""
-        return self._environ
-
-    @property
-    def built(self) -> Built:
-        """What the features above it offered (`find`, `need`), found by type."""
-        return self._built
-
-    # -- what it declares ----------------------------------------------------------------------
-
-    def settings_check(self, check: SettingsCheck) -> None:
-        """A check of its settings, run before any of its commands starts anything, and by
-        `fmbot check` as `run` runs it."""
-        self._declared().settings_checks.append(check)
-
-    def check(self, check: FeatureCheck) -> None:
-        """A line of `fmbot check`."""
-        self._declared().checks.append(check)
-
-    def telegram_check(self, line: TelegramLine) -> None:
-        """A line of `fmbot check`'s Telegram check, read once getMe accepted the token."""
-        self._declared().telegram_checks.append(line)
-
-    def report(self, part: ReportPart) -> None:
-        """A part of `fmbot report`."""
-        self._declared().reports.append(part)
-
-    def secret(self, *values: str) -> None:
-        """Values it reads that the logs must never show (empty ones are left out)."""
-        self._declared().secrets.extend(v for v in values if v)
-
-    def variable(self, *names: str) -> None:
-        """Environment variables it reads besides its section's (the tools file's `${VAR}`):
-        `fmbot check` does not call them misspellings."""
-        self._declared().variables.extend(names)
-
-    def model(self, use: ModelUse) -> None:
-        """A model it calls, as a setting names it (`fmbot check`'s models line)."""
-        self._declared().models.append(use)
-
-    def forum(self, *chat_ids: int) -> None:
-        """Chats where people work with the bot, as forum supergroups (admitted whatever
-        ALLOWED_CHAT_IDS says; the test kit and `fmbot eval` make them forums)."""
-        self._declared().forums.extend(c for c in chat_ids if c)
-
-    # -- the phases ----------------------------------------------------------------------------
-
-    def prepare(self) -> _Phase[Preparing]:
-        """Wait until every feature has declared: the registry is whole, nothing started."""
-        return _Phase("prepare")
-
-    def core(self) -> _Phase[Groundwork]:
-        """Wait until the shared core is up (the database migrated, the model clients made)
-        and the features above this one are built on it."""
-        return _Phase("core")
-
-    def telegram(self) -> _Phase[TelegramGround | None]:
-        """Wait until the Telegram front's ground is made: None without Telegram (the
-        terminal chat, `fmbot report`)."""
-        return _Phase("telegram")
-
-    # -- what it builds ------------------------------------------------------------------------
-
-    def offer(self, item: object) -> None:
-        """Offer `item` to the features below this one (and the command line, the test kit),
-        found by its type."""
-        self._built.add(self.name, item)
-
-    def turn(self, *parts: TurnFeature, last: bool = False) -> None:
-        """Its part in every turn, asked in the features' order; `last`: after every
-        feature's (the grounding's "not found" text)."""
-        (self._parts.last if last else self._parts.turn).extend(parts)
-
-    def idle(self, wait: Callable[[], Awaitable[None]]) -> None:
-        """What the bot waits for before it is idle (work a hook started, in process)."""
-        self._parts.idle.append(wait)
-
-    def on_ready(self, ready: Callable[[], Awaitable[None]]) -> None:
-        """Run once before the first question when the bot runs in process (the test kit,
-        `fmbot eval`): what `run` keeps up to date in the background, done and awaited."""
-        self._parts.ready.append(ready)
-
-    def on_front(self, part: TelegramFeature) -> None:
-        """Its part on the Telegram front (routers, hooks, services, `/help` and `/stats`
-        lines), built once the front's own parts are."""
-        self._parts.fronts.append(part)
-
-    def final_form(self, form: FinalForm) -> None:
-        """How an answer's final form is made (rich messages)."""
-        self._parts.final_forms.append(form)
-
-    # -- internal ------------------------------------------------------------------------------
-
-    def _declared(self) -> Declared:
-        return self._parts
-
-    def _seal(self) -> None:
-        self._sealed = True
-
-    def _own(self) -> Registrations:
-        if self._sealed:
-            raise AppError(f"the {self.name} feature registered a router, a menu command, a "
-                           "tool, a context provider or a hook after its first phase: register "
-                           "them before `await ctx.prepare()` / `ctx.core()`")
-        return self._parts
-
-
-def declarations(context: FeatureContext) -> Declared:
-    """What `context`'s feature declared and built (the composition root's read)."""
-    return context._declared()
+Lifespan = Callable[[FeatureContext], "AsyncIterator[None] | Awaitable[None] | None"]
 
 
 # -- the driver ------------------------------------------------------------------------------
@@ -279,7 +86,7 @@ class _Run:
     feature: Feature
     context: FeatureContext
     start: Coroutine[Any, Any, None] | None = None
-    waiting: _Phase[Any] | None = None
+    waiting: Phase[Any] | None = None
     after: Any = None  # an async generator lifespan (AsyncGenerator), once started
 
 
@@ -308,7 +115,7 @@ def _first_step(run: _Run) -> None:
     except BaseException:
         run.start = None
         raise
-    if not isinstance(yielded, _Phase):
+    if not isinstance(yielded, Phase):
         _close(run)
         raise AppError(f"the {run.feature.name} feature awaited {yielded!r} before its first "
                        "phase: declare first, then await `ctx.core()` to build")
@@ -316,7 +123,7 @@ def _first_step(run: _Run) -> None:
 
 
 @types.coroutine
-def _resume(run: _Run, phase: _Phase[Any] | None, error: BaseException | None = None
+def _resume(run: _Run, phase: Phase[Any] | None, error: BaseException | None = None
             ) -> Generator[Any, Any, None]:
     """Resume the lifespan with the phase it waited for (or throw `error` into it), passing
     what else it awaits to the event loop, until it awaits its next phase or ends."""
@@ -332,7 +139,7 @@ def _resume(run: _Run, phase: _Phase[Any] | None, error: BaseException | None = 
         except BaseException:
             run.start = run.waiting = None
             raise
-        if isinstance(yielded, _Phase):
+        if isinstance(yielded, Phase):
             if phase is not None and PHASES.index(yielded.name) <= PHASES.index(phase.name):
                 _close(run)
                 raise AppError(f"the {run.feature.name} feature awaited ctx.{yielded.name}() "
@@ -387,7 +194,7 @@ class Lifespans:
                 log.exception("the %s feature failed to set up", feature.name)
                 raise ConfigError(f"the {feature.name} feature failed to set up: {exc!r}"
                                   ) from None
-            context._seal()
+            seal(context)
             change = (adjust or {}).get(feature.name)
             if change is not None and not change(context):
                 _close(run)
@@ -403,7 +210,7 @@ class Lifespans:
         """Every feature's registrations and declarations, in the list's order."""
         from bot.plugin.registry import Registry
 
-        return Registry(tuple(run.context._declared() for run in self._runs))
+        return Registry(tuple(declarations(run.context) for run in self._runs))
 
     @property
     def contexts(self) -> tuple[FeatureContext, ...]:

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from bot.conversation.features import TurnFeature
     from bot.plugin.commands import ReportPart
+    from bot.plugin.context import Declared
     from bot.plugin.feature import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
-    from bot.plugin.lifespan import Declared
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.featureparts import TelegramFeature
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.types import User
 
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
     from bot.plugin.outcome import Outcome
 
 

@@ -12,7 +12,7 @@ from bot.features.console.settings import ConsoleSettings
 from bot.plugin.feature import Feature, SettingsCheck
 
 if TYPE_CHECKING:
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
     from bot.plugin.settings import Settings
 
 

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from bot.plugin.built import Built
     from bot.plugin.commands import Command, CommandContext, ReportSection
+    from bot.plugin.context import FeatureContext
     from bot.plugin.ground import Groundwork, TelegramGround
-    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.offers import EmployeeDirectory
     from bot.plugin.outcome import Outcome
     from bot.plugin.storage import Database

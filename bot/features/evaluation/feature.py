@@ -10,7 +10,7 @@ from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
     from bot.plugin.commands import Command, CommandContext
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
 
 
 def _commands() -> list[Command[CommandContext]]:

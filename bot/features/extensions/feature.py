@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.plugin.context import FeatureContext
     from bot.plugin.extending import ToolCallInfo
-    from bot.plugin.lifespan import FeatureContext
 
 
 async def lifespan(ctx: FeatureContext) -> None:

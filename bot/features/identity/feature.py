@@ -10,7 +10,7 @@ from bot.features.identity.settings import IdentitySettings
 from bot.plugin.feature import Feature, FeatureCheck, SettingsCheck
 
 if TYPE_CHECKING:
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
 

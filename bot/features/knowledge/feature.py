@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
     from bot.features.knowledge.base import KnowledgeBase
     from bot.plugin.commands import Command, CommandContext
+    from bot.plugin.context import FeatureContext
     from bot.plugin.conversation import ChatRef, Speaker
     from bot.plugin.ground import Groundwork
-    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.offers import StoreFilter
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings

@@ -9,7 +9,7 @@ from bot.features.rich.settings import RichSettings
 from bot.plugin.feature import Feature
 
 if TYPE_CHECKING:
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
 
 
 async def lifespan(ctx: FeatureContext) -> None:

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
     from bot.features.tools.toolbox import Toolbox
     from bot.plugin.commands import Command, CommandContext, ReportSection
+    from bot.plugin.context import FeatureContext
     from bot.plugin.extending import ToolCallInfo
     from bot.plugin.ground import Preparing
-    from bot.plugin.lifespan import FeatureContext
     from bot.plugin.outcome import Outcome
     from bot.plugin.settings import Settings
     from bot.plugin.storage import Database

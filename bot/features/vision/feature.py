@@ -10,7 +10,7 @@ from bot.features.vision.settings import VisionSettings
 from bot.plugin.feature import Feature, ModelUse
 
 if TYPE_CHECKING:
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
 
 
 async def lifespan(ctx: FeatureContext) -> None:

@@ -11,7 +11,7 @@ from bot.plugin.feature import Feature, FeatureCheck
 
 if TYPE_CHECKING:
     from bot.plugin.commands import ReportSection
-    from bot.plugin.lifespan import FeatureContext
+    from bot.plugin.context import FeatureContext
     from bot.plugin.outcome import Outcome
     from bot.plugin.storage import Database
 
