@@ -141,7 +141,8 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _emptied(url: str, head: str | None) -> None:
-    """Empty the session's PostgreSQL database for the next test, and stamp it at `head`.
+    """Empty the session's PostgreSQL database for the next test, and stamp it at `head`
+    (fmbot's heads, comma-joined: `head_revision()`).
 
     Only the tables a test wrote to are truncated, and only the sequences it drew from are
     restarted: a TRUNCATE of all ~40 tables cost the server 83 ms of CPU a test (a new file
@@ -149,6 +150,7 @@ def _emptied(url: str, head: str | None) -> None:
     costs a few microseconds. One statement, one connection."""
     assert head is not None, "the migrations have a head"
     load_tables()
+    rows = ", ".join(f"('{row}')" for row in head.split(", "))
     names = ", ".join(f"'{t.name}'" for t in Base.metadata.sorted_tables)
     asyncio.run(_execute_autocommit(url, f"""
         DO $$
@@ -175,7 +177,7 @@ def _emptied(url: str, head: str | None) -> None:
             -- At the newest revision again, whatever an earlier test stamped there (the
             -- "newer schema is refused" test does, a branch's test adds its head).
             DELETE FROM alembic_version;
-            INSERT INTO alembic_version (version_num) VALUES ('{head}');
+            INSERT INTO alembic_version (version_num) VALUES {rows};
         END $$"""))
 
 

@@ -104,9 +104,11 @@ class Feature:
     tables: Sequence[str] = ()
     """The modules whose import registers its tables on the shared metadata."""
     migrations: Sequence[tuple[str, Path]] = ()
-    """Its own Alembic branches, (name, folder) each: revision ids prefixed `<name>_`, the
-    first with `down_revision = None`, upgraded with fmbot's history in one `alembic_version`
-    (the revisions before 0027 are fmbot's shared history, `migrations/versions`)."""
+    """A plugin's (or an App's) own Alembic branches, (name, folder) each: revision ids
+    prefixed `<name>_`, the first with `down_revision = None` (and `depends_on` a revision of
+    fmbot's it needs), upgraded with fmbot's in one `alembic_version`. fmbot's own features
+    keep theirs in their folder's `migrations/` (a branch each, from fmbot's shared history,
+    `migrations/versions`), found there."""
     texts: Sequence[str] = ()
     """The modules whose import registers its texts with the Translator."""
     commands: Callable[[], Sequence[Command[CommandContext]]] = _none

@@ -58,6 +58,47 @@ class SchemaTooNewError(RuntimeError):
 #: `helpdesk_0001`) and the folder of its revision scripts.
 Branch = tuple[str, Path]
 
+#: fmbot's own features' branches: each keeps its revisions in its folder's `migrations/`
+#: (`bot/features/<name>/migrations`, ids `<name>_0001`...), found there by the folder, as
+#: this layer names no feature; always installed, so always upgraded with the shared history.
+BUILTIN: tuple[Branch, ...] = tuple(sorted(
+    (folder.parent.name, folder)
+    for folder in (Path(__file__).resolve().parent.parent / "features").glob("*/migrations")
+    if folder.is_dir()))
+
+#: The revisions of fmbot's shared history that became its features' own (fmbot 0.3's
+#: development: 0028-0035), in the order they were applied: a database at one of them has
+#: every one before it, and its row is read (and, at the next upgrade, rewritten) as each
+#: branch's last revision applied (`relocated`).
+RELOCATED: tuple[tuple[str, str], ...] = (
+    ("0028", "console_0001"), ("0029", "desk_0001"), ("0030", "identity_0001"),
+    ("0031", "knowledge_0001"), ("0032", "knowledge_0002"), ("0033", "console_0002"),
+    ("0034", "tools_0001"), ("0035", "desk_0002"),
+)
+
+
+def relocated(rows: Sequence[str]) -> tuple[str, ...]:
+    """`rows` of `alembic_version` with a revision of the shared history that moved into a
+    feature's branch (`RELOCATED`) replaced by what it stands for, sorted: each branch's last
+    revision applied (the branches start from 0027, which they imply)."""
+    old = [old for old, _ in RELOCATED]
+    found = [row for row in rows if row in old]
+    if not found:
+        return tuple(sorted(rows))
+    applied = RELOCATED[:max(old.index(row) for row in found) + 1]
+    last: dict[str, str] = {}
+    for _, new in applied:  # each branch's last revision applied
+        last[new.rsplit("_", 1)[0]] = new
+    kept = [row for row in rows if row not in old]
+    return tuple(sorted({*kept, *last.values()}))
+
+
+def _all(branches: Sequence[Branch]) -> list[Branch]:
+    """fmbot's own features' branches, then `branches` (the App's, its plugins')."""
+    names = {name for name, _ in branches}
+    return [*(b for b in BUILTIN if b[0] not in names), *branches]
+
+
 #: Where the revisions of a feature not installed now are kept (a plugin taken out of
 #: FMBOT_PLUGINS): Alembic refuses a version row it has no script for, and the feature's tables
 #: and its place in its history stay for when it is installed again.
@@ -66,10 +107,12 @@ PARKED_TABLE = "alembic_version_parked"
 
 def alembic_config(url: str, branches: Sequence[Branch] = ()) -> Any:
     """An Alembic Config for `url`: fmbot's revisions (migrations/versions, the shared
-    history) and each feature's own `branches`, one script directory with several bases,
-    tracked in the one table `alembic_version` (a row per head) and upgraded together."""
+    history), fmbot's own features' branches and `branches` (the App's, its plugins'), one
+    script directory with several bases, tracked in the one table `alembic_version` (a row
+    per head) and upgraded together."""
     from alembic.config import Config
 
+    branches = _all(branches)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # As alembic.ini says: version_locations split on os.pathsep, so a plugin's folder whose
@@ -85,11 +128,10 @@ def alembic_config(url: str, branches: Sequence[Branch] = ()) -> Any:
     return config
 
 
-def head_revision() -> str | None:
-    """The newest revision of fmbot's shared history."""
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory.from_config(alembic_config(DEFAULT_URL)).get_current_head()
+def head_revision() -> str:
+    """fmbot's heads: its shared history's and each of its own features' branch's, sorted and
+    comma-joined, as `current_revision` says a database migrated by fmbot alone."""
+    return ", ".join(head_revisions())
 
 
 def head_revisions(branches: Sequence[Branch] = ()) -> tuple[str, ...]:
@@ -124,7 +166,7 @@ def _read_revisions(conn: Connection) -> tuple[str, ...]:
     if not inspect(conn).has_table("alembic_version"):
         return ()
     rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    return tuple(sorted(str(row) for row in rows))
+    return relocated([str(row) for row in rows])
 
 
 def sort_rows(
@@ -138,8 +180,11 @@ def sort_rows(
     def branch(row: str) -> bool:
         return any(row.startswith(f"{label}_") for label in labels)
 
+    def fmbots(row: str) -> bool:  # its shared history's, or one of its own features'
+        return row.isdigit() or any(row.startswith(f"{name}_") for name, _ in BUILTIN)
+
     # fmbot's own history keeps a row: without a known one, the unknown row is its newer one.
-    has_core = any(row in known and not branch(row) for row in rows)
+    has_core = any(row in known and fmbots(row) for row in rows)
     too_new, parked = [], []
     for row in rows:
         if row in known:
@@ -164,7 +209,7 @@ async def check_schema_current(url: str, branches: Sequence[Branch] = ()) -> str
         return None
     script = ScriptDirectory.from_config(alembic_config(url, branches))
     known = {s.revision for s in script.walk_revisions()}
-    too_new, _ = sort_rows(revisions, known, [name for name, _ in branches])
+    too_new, _ = sort_rows(revisions, known, [name for name, _ in _all(branches)])
     if too_new:
         raise SchemaTooNewError(too_new[0], ", ".join(sorted(script.get_heads())))
     return ", ".join(revisions)
@@ -200,6 +245,7 @@ async def _at_heads(url: str, branches: Sequence[Branch]) -> bool:
 
     # The scripts are read here, not in the connection's greenlet (`run_sync`): file work
     # needs no connection, and it keeps the AST builder off a greenlet's stack.
+    branches = _all(branches)
     try:
         heads = script_heads(MIGRATIONS_DIR / "versions", *(folder for _, folder in branches))
     except Unsure as exc:
@@ -227,6 +273,17 @@ def adopt_and_park(conn: Connection, known: Collection[str], labels: Collection[
     from sqlalchemy import inspect
 
     tables = set(inspect(conn).get_table_names())
+    if "alembic_version" in tables:  # shared revisions that moved into features' branches
+        rows = [str(r) for r in conn.execute(
+            text("SELECT version_num FROM alembic_version")).scalars()]
+        now = relocated(rows)
+        if sorted(rows) != list(now):
+            conn.execute(text("DELETE FROM alembic_version"))
+            for row in now:
+                conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+                             {"v": row})
+            log.info("migrations: revisions %s are fmbot's features' own now: %s",
+                     ", ".join(rows), ", ".join(now))
     moved: list[str] = []
     for label in labels:
         legacy = f"alembic_version_{label}"

@@ -94,14 +94,14 @@ def test_migrate_with_app_applies_its_own_migrations(tmp_path: Path) -> None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert {"notes_plugin_notes", "messages"} <= tables
         heads = conn.execute("SELECT version_num FROM alembic_version").fetchall()
-    fmbot = head_revision()  # fmbot's own history's newest revision
-    assert sorted(heads) == [(fmbot,), ("notes_0001",)], "a head per branch, one table"
+    fmbot = [(head,) for head in head_revision().split(", ")]  # fmbot's heads (its features')
+    assert sorted(heads) == sorted([*fmbot, ("notes_0001",)]), "a head per branch, one table"
     # Without the App the database is still fmbot's: the plugin's revision is not "too new",
     # it is kept aside with its table, and comes back with the App.
     again = run_cli("migrate", cwd=tmp_path, DATABASE_URL=url)
     assert again.returncode == 0, again.stderr
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(fmbot,)]
+        assert sorted(conn.execute("SELECT version_num FROM alembic_version").fetchall()) == fmbot
         assert conn.execute("SELECT version_num FROM alembic_version_parked").fetchall() == [
             ("notes_0001",)]
     back = run_cli("migrate", "--app", "mybot:app", cwd=tmp_path, DATABASE_URL=url)
@@ -109,7 +109,7 @@ def test_migrate_with_app_applies_its_own_migrations(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         heads = conn.execute("SELECT version_num FROM alembic_version").fetchall()
         assert conn.execute("SELECT count(*) FROM alembic_version_parked").fetchall() == [(0,)]
-    assert sorted(heads) == [(fmbot,), ("notes_0001",)]
+    assert sorted(heads) == sorted([*fmbot, ("notes_0001",)])
 
 
 def test_an_installed_plugin_is_set_up_by_name(tmp_path: Path) -> None:

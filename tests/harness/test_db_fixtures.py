@@ -38,14 +38,15 @@ def test_what_a_test_wrote_is_gone_and_its_sequences_start_again(postgres_url: s
         "VALUES (7, 'private', now(), now())",
         "INSERT INTO conversations (chat_id, opened_at, closed_at) "
         "VALUES (7, now(), now()), (7, now(), NULL)",
-        "UPDATE alembic_version SET version_num = 'a-newer-one'",
+        "DELETE FROM alembic_version",
+        "INSERT INTO alembic_version (version_num) VALUES ('a-newer-one')",
     ))
     untouched = _filenode(url, "kb_documents")
     _emptied(url, head_revision())
     assert asyncio.run(_rows(url, "SELECT count(*) FROM chats"))[0][0] == 0
     assert asyncio.run(_rows(url, "SELECT count(*) FROM conversations"))[0][0] == 0
-    assert asyncio.run(_rows(url, "SELECT version_num FROM alembic_version")) == [
-        (head_revision(),)
+    assert sorted(asyncio.run(_rows(url, "SELECT version_num FROM alembic_version"))) == [
+        (head,) for head in head_revision().split(", ")
     ]
     # A table no test wrote to keeps its file: it was not truncated.
     assert _filenode(url, "kb_documents") == untouched

@@ -17,12 +17,15 @@ from bot.features.installed import load_tables
 from bot.features.knowledge.models import UNMAPPED_SCHEMA_NAMES
 from bot.storage.database import create_engine
 from bot.storage.migrations import (
+    BUILTIN,
+    RELOCATED,
     SchemaTooNewError,
     alembic_config,
     check_schema_current,
     current_revision,
     downgrade_blocking,
     head_revision,
+    head_revisions,
     migrate,
     migrate_blocking,
 )
@@ -48,23 +51,45 @@ async def _table_names(url: str) -> set[str]:
         await engine.dispose()
 
 
-def test_revisions_are_one_linear_chain_named_by_number() -> None:
+def test_the_shared_history_is_one_chain_and_each_feature_a_branch_of_its_own() -> None:
+    """fmbot's shared history (migrations/versions) is one chain named by number; each of
+    its features' migrations is a branch of its own in its folder, named after it, starting
+    from the shared history."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    assert len(script.get_heads()) == 1
+    shared = [r for r in _revisions() if r.revision.isdigit()]
     # Numbers only grow from 0001; a gap is allowed while a branch waits for the revisions
     # of others to be merged.
-    numbers = [int(revision.revision) for revision in _revisions()]
+    numbers = [int(revision.revision) for revision in shared]
     assert numbers[0] == 1
     assert numbers == sorted(set(numbers))
-    for revision in _revisions():
+    for revision in shared:
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
+        assert Path(revision.path).parent == REPO_ROOT / "migrations" / "versions"
+    branches = {name: folder for name, folder in BUILTIN}
+    assert {"console", "desk", "identity", "knowledge", "tools"} <= set(branches)
+    for revision in _revisions():
+        if revision.revision.isdigit():
+            continue
+        label, number = revision.revision.rsplit("_", 1)
+        assert Path(revision.path).parent == branches[label]
+        assert Path(revision.path).name.startswith(f"{revision.revision}_")
+        if number == "0001":
+            assert revision.branch_labels == {label}
+            assert str(revision.down_revision).isdigit()  # it starts from the shared history
+        else:
+            assert revision.down_revision == f"{label}_{int(number) - 1:04d}"
+    assert sorted(script.get_heads()) == list(head_revisions())
 
 
 @pytest.mark.slow
 async def test_stairway(empty_database_url: str) -> None:
-    """Each revision upgrades, downgrades cleanly and upgrades again."""
+    """Each revision upgrades, downgrades cleanly and upgrades again (a feature's in its
+    branch alone)."""
     for revision in _revisions():
-        down = revision.down_revision or "base"
+        if revision.revision.isdigit():
+            down = revision.down_revision or "base"
+        else:
+            down = f"{revision.revision.rsplit('_', 1)[0]}@-1"
         await asyncio.to_thread(migrate_blocking, empty_database_url, revision.revision)
         await asyncio.to_thread(downgrade_blocking, empty_database_url, down)
         await asyncio.to_thread(migrate_blocking, empty_database_url, revision.revision)
@@ -110,13 +135,13 @@ async def test_refuses_a_database_newer_than_the_code(database_url: str) -> None
     engine = create_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+            await conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9999')"))
     finally:
         await engine.dispose()
     with pytest.raises(SchemaTooNewError, match="'9999'") as caught:
         await migrate(database_url)
     assert caught.value.revision == "9999"
-    assert caught.value.head == head_revision()
+    assert caught.value.head == head_revision()  # every head fmbot knows, comma-joined
     assert "newer fmbot" in str(caught.value)
 
 
@@ -195,10 +220,11 @@ async def test_a_plugins_version_table_of_0_3_is_adopted_without_loss(
         "INSERT INTO helpdesk_whoami_log VALUES (1, 7301, '2026-11-27 10:00:00')",
     )
     await migrate(url, extra=[HELPDESK])
-    assert await _heads_and_parked(url) == ([head_revision(), "helpdesk_0001"], [])
+    assert await _heads_and_parked(url) == (sorted([*head_revisions(), "helpdesk_0001"]), [])
     assert "alembic_version_helpdesk" not in await _table_names(url)
     assert await _run(url, "SELECT telegram_id FROM helpdesk_whoami_log") == [(7301,)]
-    assert await check_schema_current(url, [HELPDESK]) == f"{head_revision()}, helpdesk_0001"
+    assert await check_schema_current(url, [HELPDESK]) == ", ".join(
+        sorted([*head_revisions(), "helpdesk_0001"]))
 
 
 async def test_a_branch_upgrades_with_fmbots_history_and_parks_while_uninstalled(
@@ -206,12 +232,12 @@ async def test_a_branch_upgrades_with_fmbots_history_and_parks_while_uninstalled
 ) -> None:
     url = empty_database_url
     await migrate(url, extra=[HELPDESK])  # a new database: both histories, one transaction
-    assert await _heads_and_parked(url) == ([head_revision(), "helpdesk_0001"], [])
+    assert await _heads_and_parked(url) == (sorted([*head_revisions(), "helpdesk_0001"]), [])
     await _run(url, "INSERT INTO helpdesk_whoami_log (telegram_id) VALUES (7301)")
     await migrate(url)  # the plugin taken out: its row aside, its table kept
-    assert await _heads_and_parked(url) == ([head_revision()], ["helpdesk_0001"])
+    assert await _heads_and_parked(url) == (list(head_revisions()), ["helpdesk_0001"])
     await migrate(url, extra=[HELPDESK])  # back: where it was, nothing run again
-    assert await _heads_and_parked(url) == ([head_revision(), "helpdesk_0001"], [])
+    assert await _heads_and_parked(url) == (sorted([*head_revisions(), "helpdesk_0001"]), [])
     assert await _run(url, "SELECT telegram_id FROM helpdesk_whoami_log") == [(7301,)]
 
 
@@ -222,3 +248,41 @@ async def test_a_branchs_revision_newer_than_the_code_is_refused(database_url: s
                "WHERE version_num = 'helpdesk_0001'")
     with pytest.raises(SchemaTooNewError, match="'helpdesk_0002'"):
         await migrate(database_url, extra=[HELPDESK])
+
+
+async def _rows(url: str) -> list[str]:
+    rows = await _run(url, "SELECT version_num FROM alembic_version")
+    return sorted(str(row[0]) for row in rows)
+
+
+@pytest.mark.parametrize("old", [old for old, _ in RELOCATED])
+async def test_a_database_at_a_shared_revision_now_a_features_upgrades_without_loss(
+    empty_database_url: str, old: str,
+) -> None:
+    """A database migrated by fmbot 0.3's development to 0028-0035 (revisions of the shared
+    history then, of the features' branches now): its row is read as the branches' revisions
+    it stands for, the rest is applied, and nothing in its tables is lost."""
+    url = empty_database_url
+    await migrate(url)
+    # As that fmbot left it: the revisions after `old` not applied, one row naming `old`.
+    later = [new for _, new in RELOCATED[[o for o, _ in RELOCATED].index(old) + 1:]]
+    for new in reversed(later):
+        await asyncio.to_thread(downgrade_blocking, url, f"{new.rsplit('_', 1)[0]}@-1")
+    await _run(url, "DELETE FROM alembic_version",
+               f"INSERT INTO alembic_version (version_num) VALUES ('{old}')",
+               "INSERT INTO daily_counts (user_id, day, kind, amount) "
+               "VALUES (7301, '2026-11-28', 'tokens', 42)")
+    # Read as what it stands for: neither newer than the code nor at its heads.
+    assert await check_schema_current(url) == ", ".join(
+        sorted({new.rsplit("_", 1)[0]: new for _, new in RELOCATED[
+            :[o for o, _ in RELOCATED].index(old) + 1]}.values()))
+    await migrate(url)
+    assert await _rows(url) == list(head_revisions())
+    assert await current_revision(url) == head_revision()
+    assert await _run(url, "SELECT amount FROM daily_counts WHERE user_id = 7301") == [(42,)]
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []  # the schema is the models'
+    finally:
+        await engine.dispose()

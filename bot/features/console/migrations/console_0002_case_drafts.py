@@ -2,8 +2,8 @@
 case", drafted in the background under a lease stored in the row; at most one unfinished per
 conversation; erased with the conversation.
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: console_0002 (was 0033 in fmbot's shared history)
+Revises: console_0001
 Create Date: 2026-11-29 04:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0033"
-down_revision: str | None = "0032"
+revision: str = "console_0002"
+down_revision: str | None = "console_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """Who may read a knowledge-base passage (issue 81): the groups its document names (front
 matter `access:` or a folder's `.access` file), comma-joined; "" for every admitted user.
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: knowledge_0001 (was 0031 in fmbot's shared history)
+Revises: 0027 (the branch starts from fmbot's shared history)
 Create Date: 2026-11-29 02:05:00
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0031"
-down_revision: str | None = "0030"
-branch_labels: str | Sequence[str] | None = None
+revision: str = "knowledge_0001"
+down_revision: str | None = "0027"  # the branch starts from fmbot's shared history
+branch_labels: str | Sequence[str] | None = ("knowledge",)
 depends_on: str | Sequence[str] | None = None
 
 

@@ -1,8 +1,8 @@
 """Tool calls that someone else approves (issue 81): who decides ("group:NAME", "chat:ID"),
 when they are reminded, the cards sent to them, and how the approver who decided was named.
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: tools_0001 (was 0034 in fmbot's shared history)
+Revises: 0027 (the branch starts from fmbot's shared history)
 Create Date: 2026-11-29 05:30:00
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0034"
-down_revision: str | None = "0033"
-branch_labels: str | Sequence[str] | None = None
+revision: str = "tools_0001"
+down_revision: str | None = "0027"  # the branch starts from fmbot's shared history
+branch_labels: str | Sequence[str] | None = ("tools",)
 depends_on: str | Sequence[str] | None = None
 
 

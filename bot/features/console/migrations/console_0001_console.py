@@ -1,8 +1,8 @@
 """The console's tables: one-time sign-in links, sessions, the audit of its actions and the
 lead's own verdicts on conversations.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: console_0001 (was 0028 in fmbot's shared history)
+Revises: 0027 (the branch starts from fmbot's shared history)
 Create Date: 2026-11-29 01:00:00
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0028"
-down_revision: str | None = "0027"
-branch_labels: str | Sequence[str] | None = None
+revision: str = "console_0001"
+down_revision: str | None = "0027"  # the branch starts from fmbot's shared history
+branch_labels: str | Sequence[str] | None = ("console",)
 depends_on: str | Sequence[str] | None = None
 
 

@@ -1,8 +1,8 @@
 """The support desk's cases by opening time: `fmbot report` and the console's live figures
 read a period's cases, which scanned the whole table without it.
 
-Revision ID: 0035
-Revises: 0034
+Revision ID: desk_0002 (was 0035 in fmbot's shared history)
+Revises: desk_0001
 Create Date: 2026-11-29 04:30:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0035"
-down_revision: str | None = "0034"
+revision: str = "desk_0002"
+down_revision: str | None = "desk_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """The employee sign-in (issue 81): the sign-ins under way and each Telegram user's binding
 to the employee the company's OpenID Connect provider vouched for.
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: identity_0001 (was 0030 in fmbot's shared history)
+Revises: 0027 (the branch starts from fmbot's shared history)
 Create Date: 2026-11-29 02:00:00
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030"
-down_revision: str | None = "0029"
-branch_labels: str | Sequence[str] | None = None
+revision: str = "identity_0001"
+down_revision: str | None = "0027"  # the branch starts from fmbot's shared history
+branch_labels: str | Sequence[str] | None = ("identity",)
 depends_on: str | Sequence[str] | None = None
 
 

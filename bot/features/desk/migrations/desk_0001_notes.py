@@ -1,8 +1,8 @@
 """Operators' internal notes in the support chat's topics, kept with their case, for the
 console's transcript.
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: desk_0001 (was 0029 in fmbot's shared history)
+Revises: 0027 (the branch starts from fmbot's shared history)
 Create Date: 2026-11-29 01:20:00
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0029"
-down_revision: str | None = "0028"
-branch_labels: str | Sequence[str] | None = None
+revision: str = "desk_0001"
+down_revision: str | None = "0027"  # the branch starts from fmbot's shared history
+branch_labels: str | Sequence[str] | None = ("desk",)
 depends_on: str | Sequence[str] | None = None
 
 

@@ -2,8 +2,8 @@
 document names, comma-joined; "" for every admitted user; NULL for a file uploaded before
 access was recorded (the next sync uploads it again, with its access attribute).
 
-Revision ID: 0032
-Revises: 0031
+Revision ID: knowledge_0002 (was 0032 in fmbot's shared history)
+Revises: knowledge_0001
 Create Date: 2026-11-29 04:40:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0032"
-down_revision: str | None = "0031"
+revision: str = "knowledge_0002"
+down_revision: str | None = "knowledge_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
