@@ -51,7 +51,7 @@ def _kept_template(extra: list[tuple[str, Path]]) -> Path | None:
     where none can be kept (no folder of our own)."""
     import asyncio as _asyncio
 
-    from bot.storage.migrations import MIGRATIONS_DIR, migrate
+    from bot.storage.migrations import BUILTIN, MIGRATIONS_DIR, migrate
 
     folder = Path(tempfile.gettempdir()) / f"fmbot-templates-{os.getuid()}"
     try:
@@ -61,7 +61,8 @@ def _kept_template(extra: list[tuple[str, Path]]) -> Path | None:
     except OSError:
         return None
     digest = hashlib.sha256()
-    for name, root in [("fmbot", MIGRATIONS_DIR), *extra]:
+    # fmbot's shared history, its features' branches and the App's and plugins' own.
+    for name, root in [("fmbot", MIGRATIONS_DIR), *BUILTIN, *extra]:
         digest.update(name.encode())
         for path in sorted(Path(root).rglob("*.py")):
             digest.update(str(path.relative_to(root)).encode())

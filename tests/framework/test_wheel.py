@@ -60,6 +60,8 @@ def test_the_wheel_declares_the_extras_and_bounded_dependencies(wheel: Path) -> 
     assert "bot/py.typed" in names
     assert any(n.endswith("share/fmbot/migrations/env.py") for n in names)
     assert any(n.endswith("versions/0001_initial_schema.py") for n in names)
+    # fmbot's features' own branches, in their folders.
+    assert "bot/features/console/migrations/console_0001_console.py" in names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
 
 
