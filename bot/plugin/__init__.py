@@ -32,7 +32,7 @@ the App changes the App. What a feature can declare:
 - `Groundwork`, `Built`, `FeatureMissing`, `Preparing`: what its phases give it to build on
   (`await ctx.prepare()`, `await ctx.core()`), and what it offers other features or asks of
   them, by type (`ctx.offer`, `ctx.built`).
-- `TelegramPart`, `TelegramFeature`, `FrontParts`, `TelegramGround`, `UsageLines`,
+- `TelegramPart`, `FrontParts`, `TelegramGround`, `UsageLines`,
   `TelegramLine`: what it builds on the Telegram front (`await ctx.telegram()`,
   `ctx.on_front`): routers, services, its `/help` and `/stats` lines; its lines in the
   Telegram check.
@@ -92,7 +92,7 @@ from bot.plugin.ground import Groundwork, Preparing, TelegramGround
 from bot.plugin.outcome import Outcome, failed, passed
 from bot.plugin.setup import FeatureSetup
 from bot.plugin.texts import register_texts
-from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+from bot.telegram.featureparts import FrontParts, TelegramPart
 from bot.telegram.texts import Translator
 
 # Imported on first use (PEP 562): their modules import aiogram or SQLAlchemy, which a
@@ -140,7 +140,6 @@ __all__ = [
     "Subcommands",
     "Surface",
     "Switch",
-    "TelegramFeature",
     "TelegramGround",
     "TelegramLine",
     "TelegramPart",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from bot.plugin.feature import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
     from bot.plugin.ground import Groundwork, Preparing, TelegramGround
     from bot.telegram.answer_parts import FinalForm
-    from bot.telegram.featureparts import TelegramFeature
+    from bot.telegram.featureparts import TelegramPart
 
 __all__ = ["PHASES", "Declared", "FeatureContext", "Phase", "declarations", "seal"]
 
@@ -60,7 +60,7 @@ class Declared(Registrations):
     last: list[TurnFeature] = field(default_factory=list)
     idle: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     ready: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    fronts: list[TelegramFeature] = field(default_factory=list)
+    fronts: list[TelegramPart] = field(default_factory=list)
     final_forms: list[FinalForm] = field(default_factory=list)
 
 
@@ -182,9 +182,9 @@ class FeatureContext(FeatureSetup):
         `fmbot eval`): what `run` keeps up to date in the background, done and awaited."""
         self._parts.ready.append(ready)
 
-    def on_front(self, part: TelegramFeature) -> None:
+    def on_front(self, part: TelegramPart) -> None:
         """Its part on the Telegram front (routers, hooks, services, `/help` and `/stats`
-        lines), built once the front's own parts are."""
+        lines), built on what `await ctx.telegram()` gave (its `parts`: the front's own)."""
         self._parts.fronts.append(part)
 
     def final_form(self, form: FinalForm) -> None:

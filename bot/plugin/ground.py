@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from bot.plugin.registry import Registry
     from bot.storage.database import Database
     from bot.telegram.downloads import TelegramFiles
+    from bot.telegram.featureparts import FrontParts
     from bot.telegram.outbox import Outbox
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +82,27 @@ class Preparing:
 @dataclass(frozen=True, slots=True)
 class TelegramGround:
     """What a feature's part on the Telegram front builds on, besides the core's `ground`:
-    the outbox; `replicas` (REDIS_URL): the coordination store the replicas share (jobs
-    run once among them); `files`: Telegram's files; `system_prompt`: the deployment's;
-    `leases` (several webhook replicas): a chat's work done under its lease; `menu`: every
+    the front's own `parts` (the aiogram Bot, the outbox, the conversation, the rate
+    limiter, the replicas' coordinator); `replicas` (REDIS_URL): the coordination store the
+    replicas share (jobs run once among them); `files`: Telegram's files; `system_prompt`:
+    the deployment's; `leases` (several webhook replicas): a chat's work done under its
+    lease; `menu`: every
     feature's menu commands (name -> description by language); `guest_edit_interval`: guest
     answers edited at most once per so many seconds."""
 
     ground: Groundwork
-    outbox: Outbox
+    parts: FrontParts
     files: TelegramFiles
     system_prompt: str
     replicas: Coordinator | None = None
     leases: Coordinator | None = None
     menu: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     guest_edit_interval: float = 1.0
+
+    @property
+    def outbox(self) -> Outbox:
+        """The front's outbox (`parts.outbox`): every call to Telegram, paced."""
+        return self.parts.outbox
 
 
 def tool_environment(env_file: Path = Path(".env")) -> dict[str, str]:

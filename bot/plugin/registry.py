@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bot.plugin.context import Declared
     from bot.plugin.feature import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
     from bot.telegram.answer_parts import FinalForm
-    from bot.telegram.featureparts import TelegramFeature
+    from bot.telegram.featureparts import TelegramPart
 
 __all__ = ["Registry"]
 
@@ -123,7 +123,7 @@ class Registry:
         return tuple(r for f in self.features for r in f.ready)
 
     @property
-    def fronts(self) -> tuple[TelegramFeature, ...]:
+    def fronts(self) -> tuple[TelegramPart, ...]:
         return tuple(p for f in self.features for p in f.fronts)
 
     @property

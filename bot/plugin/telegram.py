@@ -2,7 +2,7 @@
 rendering (Markdown to text and entities, splitting, citations), sending (`Outbox`, its errors
 and streams), the handlers' dependencies (`Deps`, `say`, `refuse`, `answer_target`), downloads
 and media (audio, photos, albums), the asker's `Principal`, texts in the user's language
-(`Translator`, `TEXTS`), a feature's Telegram parts (`TelegramFeature`, `FrontParts`,
+(`Translator`, `TEXTS`), a feature's Telegram parts (`FrontParts`,
 `TelegramPart`) and the bot's services' lifecycle (`BotService`, `BotRun`). Imported on first
 use (PEP 562): most of it brings aiogram."""
 
@@ -31,7 +31,6 @@ _WHERE = {
     "FileTooBigError": "bot.telegram.downloads",
     "TelegramFiles": "bot.telegram.downloads",
     "FrontParts": "bot.telegram.featureparts",
-    "TelegramFeature": "bot.telegram.featureparts",
     "TelegramPart": "bot.telegram.featureparts",
     "AddressedToBot": "bot.telegram.handlers.chat",
     "BotRun": "bot.telegram.lifecycle",
@@ -80,7 +79,7 @@ if TYPE_CHECKING:
     from bot.telegram.delivered import settled_ids
     from bot.telegram.deps import Deps, answer_target, help_text, refuse, say, speaker, thread_of
     from bot.telegram.downloads import DownloadError, FileTooBigError, TelegramFiles
-    from bot.telegram.featureparts import FrontParts, TelegramFeature, TelegramPart
+    from bot.telegram.featureparts import FrontParts, TelegramPart
     from bot.telegram.handlers.chat import AddressedToBot
     from bot.telegram.lifecycle import BotRun, BotService
     from bot.telegram.media.albums import Album, AlbumJoiner
@@ -143,7 +142,6 @@ __all__ = [
     "RichFinal",
     "StreamHandle",
     "Target",
-    "TelegramFeature",
     "TelegramFiles",
     "TelegramPart",
     "Ticket",

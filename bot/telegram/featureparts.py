@@ -79,6 +79,3 @@ class TelegramPart:
     employees: Employees | None = None
     web: Sequence[Callable[[web.Application], None]] = ()
 
-
-# What a feature gives the front: built once the front's own parts are.
-TelegramFeature = Callable[[FrontParts], TelegramPart]

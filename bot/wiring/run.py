@@ -120,7 +120,7 @@ async def built_bot(
     from bot.telegram.app import make_bot
     from bot.telegram.deps import Cluster
     from bot.wiring.operations import build_outbox, coordination, limited, operations
-    from bot.wiring.telegram import build_telegram
+    from bot.wiring.telegram import TelegramFront
 
     assert settings.telegram_bot_token is not None  # check_telegram() ran
     if bot is None:
@@ -151,17 +151,9 @@ async def built_bot(
             front=front, wrap_tools=wrap_tools, signed_in=signed_in,
         ))
         outbox = build_outbox(settings, bot, shared, pacing)
-        # Every feature's part on the front (the desk, voice, guest mode, /image, ...), in
-        # the order of the features' list; their resources closed with this stack.
-        ground = TelegramGround(
-            replace(c.ground, stack=stack), outbox, files, system_prompt,
-            replicas=shared.coordinator if shared is not None else None,
-            leases=coordinator, menu=c.registry.menu,
-            guest_edit_interval=guest_edit_interval,
-        )
-        await c.lifespans.advance("telegram", ground)
         staff = c.registry.forums
-        telegram = build_telegram(
+        # The front's own parts first (what the features' parts on it are built on).
+        front_end = TelegramFront(
             bot=bot,
             sessionmaker=c.db.sessionmaker,
             conversation=c.conversation,
@@ -173,15 +165,25 @@ async def built_bot(
                 support_chat_id=staff[0] if staff else 0,
             ),
             outbox=outbox,
-            # Every feature's registered routers (the App's, its plugins') and menu commands.
-            routers=c.registry.routers,
-            menu=c.registry.menu,
             # The census: the replicas take turns at sweeping for chats left undone.
             cluster=None if coordinator is None
             else Cluster(coordinator, settings.replica_id, census_of(shared)),
-            final_forms=list(c.registry.final_forms),
-            features=list(c.registry.fronts),
             unlimited=unlimited,
+        )
+        # Every feature's part on the front (the desk, voice, guest mode, /image, ...), in
+        # the order of the features' list; their resources closed with this stack.
+        await c.lifespans.advance("telegram", TelegramGround(
+            replace(c.ground, stack=stack), front_end.parts, files, system_prompt,
+            replicas=shared.coordinator if shared is not None else None,
+            leases=coordinator, menu=c.registry.menu,
+            guest_edit_interval=guest_edit_interval,
+        ))
+        telegram = front_end.app(
+            list(c.registry.fronts),
+            # Every feature's registered routers (the App's, its plugins') and menu commands.
+            routers=c.registry.routers,
+            menu=c.registry.menu,
+            final_forms=list(c.registry.final_forms),
             signed_in=signed_in,
             web_listen=settings.web_host_port if settings.web_listen
             and settings.telegram_mode != "webhook" else None,

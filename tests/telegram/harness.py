@@ -242,6 +242,7 @@ async def running_app(
             ),
         )
         extra = parts(bot, fm.url) if parts is not None else {}
+        heard = extra.pop("voice_input", None)
         # The features' menu, then a test's own (an App's), as the registry merges them.
         menu = {**IMAGES_MENU, **app_kwargs.pop("menu", {})}
         access, options = front_values(app_kwargs, options, shutdown_grace=2.0)
@@ -254,13 +255,14 @@ async def running_app(
             outbox=outbox,
             # A test's own features first: their routers see updates before the defaults'.
             # (/voice, off, as the bot without VOICE_REPLIES has it; only early routers.)
-            features=[photos_on_telegram(None),
-                      voice_on_telegram(None, extra.pop("voice_input", None)),
+            features=[lambda front: photos_on_telegram(front, None),
+                      lambda front: voice_on_telegram(front, None, heard),
                       *extra.pop("features", ()),
-                      images_on_telegram(images, daily_limit=daily_images,
-                                         status_interval=0.05),
-                      tools_on_telegram(loop, superseded), knowledge_on_telegram(None),
-                      documents_on_telegram(None)],
+                      lambda front: images_on_telegram(front, images, daily_limit=daily_images,
+                                                       status_interval=0.05),
+                      lambda front: tools_on_telegram(front, loop, superseded),
+                      lambda front: knowledge_on_telegram(front, None),
+                      lambda front: documents_on_telegram(front, None)],
             cluster=None if coordinator is None else Cluster(coordinator, owner),
             menu=menu,
             **extra,

@@ -420,7 +420,7 @@ async def test_help_says_which_media_the_bot_takes(sqlite_database: Database) ->
         files = TelegramFiles(bot)
         return {"voice_input": VoiceInput(VoiceNotes(files, recognizer)),
                 # No worker until a document is read.
-                "features": [documents_on_telegram(DocumentSupport(
+                "features": [lambda front: documents_on_telegram(front, DocumentSupport(
                     files, DocumentReader(), ChatDocuments(sqlite_database.sessionmaker)))]}
 
     async with running_app(sqlite_database, parts=media) as h:

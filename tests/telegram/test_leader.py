@@ -87,7 +87,7 @@ async def world(
                     track_delivery=True,  # as bot/wiring/run.py has it with Redis
                 ),
             ),
-            features=[images_on_telegram(ImageService(
+            features=[lambda front: images_on_telegram(front, ImageService(
                 sessionmaker=db.sessionmaker, model=client, image_model="yandex-art/latest",
                 policy=FAST_POLL,
             ))],

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.features.business.replies import BusinessOptions
     from bot.features.business.settings import BusinessSettings
-    from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
+    from bot.plugin.telegram import FrontParts, TelegramPart
 
 
 def build_business(area: BusinessSettings, *, customer_daily_tokens: int = 0
@@ -24,23 +24,20 @@ def build_business(area: BusinessSettings, *, customer_daily_tokens: int = 0
                            connection_daily_tokens=area.daily_tokens)
 
 
-def business_on_telegram(options: BusinessOptions | None) -> TelegramFeature:
+def business_on_telegram(front: FrontParts, options: BusinessOptions | None) -> TelegramPart:
     """Chat automation on the Telegram front: its updates, presses and /business, first of
     the front's routers."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        from bot.plugin.telegram import TelegramPart
+    from bot.plugin.telegram import TelegramPart
 
-        if options is None:
-            return TelegramPart()
-        from bot.features.business.replies import BusinessReplies
-        from bot.features.business.store import BusinessStore
-        from bot.features.business.telegram import BusinessUpdates
+    if options is None:
+        return TelegramPart()
+    from bot.features.business.replies import BusinessReplies
+    from bot.features.business.store import BusinessStore
+    from bot.features.business.telegram import BusinessUpdates
 
-        replies = BusinessReplies(BusinessStore(front.sessionmaker), front.conversation,
-                                  front.outbox, front.limiter, mode=options.mode,
-                                  takeover=options.takeover, budgets=options.budgets)
-        updates = BusinessUpdates(replies)
-        return TelegramPart(front=[updates.build_router()], owners=updates)
-
-    return build
+    replies = BusinessReplies(BusinessStore(front.sessionmaker), front.conversation,
+                              front.outbox, front.limiter, mode=options.mode,
+                              takeover=options.takeover, budgets=options.budgets)
+    updates = BusinessUpdates(replies)
+    return TelegramPart(front=[updates.build_router()], owners=updates)

@@ -40,11 +40,12 @@ async def lifespan(ctx: FeatureContext) -> None:
         from bot.plugin.conversation import Contributing
 
         ctx.turn(Contributing([OnBehalf()]))
-    if await ctx.telegram() is None:
+    front = await ctx.telegram()
+    if front is None:
         return
     from bot.features.business.build import build_business, business_on_telegram
 
-    ctx.on_front(business_on_telegram(build_business(
+    ctx.on_front(business_on_telegram(front.parts, build_business(
         area, customer_daily_tokens=ground.settings.daily_token_limit)))
 
 

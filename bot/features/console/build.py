@@ -16,10 +16,10 @@ from bot.features.console.web import Console
 from bot.plugin.built import Built
 from bot.plugin.ground import TelegramGround
 from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
-from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
+from bot.plugin.telegram import TelegramPart
 
 
-def console_on_telegram(front: TelegramGround, built: Built) -> TelegramFeature:
+def console_on_telegram(front: TelegramGround, built: Built) -> TelegramPart:
     ground = front.ground
     settings = ground.settings
     section = settings.section(ConsoleSettings)
@@ -53,11 +53,9 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramFeature:
                       scored=built.find(ScoredCases), provider=provider,
                       notes=built.find(CaseNotes))
 
-    def build(parts: FrontParts) -> TelegramPart:
-        return TelegramPart(
-            early=[ConsoleCommand(console).build_router()],
-            web=[console.mount],  # on the bot's web server, whichever serves
-            services=[drafting],  # eval cases drafted in the background, resumed at start
-        )
+    return TelegramPart(
+        early=[ConsoleCommand(console).build_router()],
+        web=[console.mount],  # on the bot's web server, whichever serves
+        services=[drafting],  # eval cases drafted in the background, resumed at start
+    )
 
-    return build

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from bot.plugin.telegram import (
         FrontParts,
         Outbox,
-        TelegramFeature,
         TelegramPart,
     )
 
@@ -183,29 +182,27 @@ def _values_of(embedder: Embedder) -> Callable[[str], Awaitable[Any]]:
 
 
 def desk_on_telegram(
+    front: FrontParts,
     desk: SupportDesk | None, *, feedback_buttons: bool = False
-) -> TelegramFeature:
+) -> TelegramPart:
     """The desk's part on the Telegram front: its handlers (the support chat's topics, the
     users' /operator), its card after every delivered answer, its jobs started first and
     stopped last. Without a desk, `feedback_buttons` (KB_MODE=strict): 👍/👎 under every
     answer, recorded in the desk's tables."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        from bot.plugin.telegram import TelegramPart
+    from bot.plugin.telegram import TelegramPart
 
-        if desk is not None:
-            from bot.features.desk.telegram import handlers as desk_handlers
+    if desk is not None:
+        from bot.features.desk.telegram import handlers as desk_handlers
 
-            return TelegramPart(front=[desk_handlers.build_router(desk.chat_id)],
-                                data={"desk": desk}, after_delivery=desk, services=[desk])
-        if not feedback_buttons:
-            return TelegramPart()
-        from bot.features.desk.telegram import feedback as feedback_handlers
-        from bot.features.desk.telegram.feedback import AnswerFeedback
+        return TelegramPart(front=[desk_handlers.build_router(desk.chat_id)],
+                            data={"desk": desk}, after_delivery=desk, services=[desk])
+    if not feedback_buttons:
+        return TelegramPart()
+    from bot.features.desk.telegram import feedback as feedback_handlers
+    from bot.features.desk.telegram.feedback import AnswerFeedback
 
-        feedback = AnswerFeedback(DeskService(front.sessionmaker, support_chat_id=0),
-                                  front.outbox)
-        return TelegramPart(front=[feedback_handlers.build_router()],
-                            data={"feedback": feedback}, after_delivery=feedback)
-
-    return build
+    feedback = AnswerFeedback(DeskService(front.sessionmaker, support_chat_id=0),
+                              front.outbox)
+    return TelegramPart(front=[feedback_handlers.build_router()],
+                        data={"feedback": feedback}, after_delivery=feedback)

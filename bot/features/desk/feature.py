@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.plugin.offers import EmployeeDirectory
     from bot.plugin.outcome import Outcome
     from bot.plugin.storage import Database
-    from bot.plugin.telegram import TelegramFeature
+    from bot.plugin.telegram import TelegramPart
 
 
 def _build(ground: Groundwork, built: Built) -> None:
@@ -47,7 +47,7 @@ def _build(ground: Groundwork, built: Built) -> None:
         built.add("desk", PersonState(desk_state_of(service)))
 
 
-def _on_telegram(front: TelegramGround, built: Built) -> TelegramFeature:
+def _on_telegram(front: TelegramGround, built: Built) -> TelegramPart:
     from bot.features.desk.build import build_desk, desk_on_telegram
     from bot.features.desk.domain import DeskService
     from bot.plugin.models import Embedder
@@ -76,7 +76,7 @@ def _on_telegram(front: TelegramGround, built: Built) -> TelegramFeature:
                       call_lines=calls.read if calls is not None else None,
                       employee_of=_employee_line(directory) if directory is not None else None,
                       feedback_buttons=strict, kb_folder=kb_folder)
-    return desk_on_telegram(desk, feedback_buttons=strict)
+    return desk_on_telegram(front.parts, desk, feedback_buttons=strict)
 
 
 def _employee_line(directory: EmployeeDirectory) -> Callable[[int], Awaitable[str]]:

@@ -32,7 +32,7 @@ async def lifespan(ctx: FeatureContext) -> None:
 
     support = build_documents(ctx.section(DocumentsSettings), front.files, front.ground.stack,
                               documents)
-    ctx.on_front(documents_on_telegram(support))
+    ctx.on_front(documents_on_telegram(front.parts, support))
 
 
 FEATURE = Feature(

@@ -41,7 +41,6 @@ from bot.plugin.telegram import (
     FileTooBigError,
     FrontParts,
     Target,
-    TelegramFeature,
     TelegramPart,
     Ticket,
     Translator,
@@ -98,15 +97,12 @@ class DocumentHandler:
         return router
 
 
-def documents_on_telegram(support: DocumentSupport | None) -> TelegramFeature:
+def documents_on_telegram(front: FrontParts, support: DocumentSupport | None) -> TelegramPart:
     """Documents sent in chat, after the chat handler (a caption is the question); /help
     says the bot takes them when `support` is given."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        return TelegramPart(late=[DocumentHandler(support).build_router()],
-                            takes=("help_takes_documents",) if support is not None else ())
-
-    return build
+    return TelegramPart(late=[DocumentHandler(support).build_router()],
+                        takes=("help_takes_documents",) if support is not None else ())
 
 
 async def handle_document(

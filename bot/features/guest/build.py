@@ -10,7 +10,7 @@ from bot.features.guest.settings import GuestSettings
 if TYPE_CHECKING:
     from bot.features.guest.answering import GuestAnswers
     from bot.plugin.ground import Groundwork
-    from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
+    from bot.plugin.telegram import FrontParts, TelegramPart
 
 
 def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:
@@ -35,21 +35,19 @@ def build_guest(ground: Groundwork, system_prompt: str) -> GuestAnswers | None:
 
 
 def guest_on_telegram(
+    front: FrontParts,
     guest: GuestAnswers | None, *, edit_interval: float = 1.0
-) -> TelegramFeature:
+) -> TelegramPart:
     """Guest queries on the Telegram front (a `guest_message` router: no other router sees
     those updates), their answer's edits at most one per `edit_interval` seconds; its service
     stops first, so that its answers finish before the outbox closes."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        from bot.plugin.telegram import TelegramPart
+    from bot.plugin.telegram import TelegramPart
 
-        if guest is None:
-            return TelegramPart()
-        from bot.features.guest.telegram import GuestQueries
+    if guest is None:
+        return TelegramPart()
+    from bot.features.guest.telegram import GuestQueries
 
-        guests = GuestQueries(guest, front.limiter, outbox=front.outbox,
-                              edit_interval=edit_interval, shutdown_grace=front.shutdown_grace)
-        return TelegramPart(front=[guests.build_router()], stops_first=[guests])
-
-    return build
+    guests = GuestQueries(guest, front.limiter, outbox=front.outbox,
+                          edit_interval=edit_interval, shutdown_grace=front.shutdown_grace)
+    return TelegramPart(front=[guests.build_router()], stops_first=[guests])

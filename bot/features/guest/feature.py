@@ -31,7 +31,7 @@ async def lifespan(ctx: FeatureContext) -> None:
         return
     from bot.features.guest.build import build_guest, guest_on_telegram
 
-    ctx.on_front(guest_on_telegram(build_guest(front.ground, front.system_prompt),
+    ctx.on_front(guest_on_telegram(front.parts, build_guest(front.ground, front.system_prompt),
                                    edit_interval=front.guest_edit_interval))
 
 

@@ -11,7 +11,7 @@ from bot.features.identity.telegram import SignIn
 from bot.plugin.conversation import Employee
 from bot.plugin.ground import TelegramGround
 from bot.plugin.oidc import RelyingParty
-from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart
+from bot.plugin.telegram import TelegramPart
 
 
 class Employees:
@@ -24,7 +24,7 @@ class Employees:
         return await self.identities.employee(user_id)
 
 
-def identity_on_telegram(front: TelegramGround) -> TelegramFeature:
+def identity_on_telegram(front: TelegramGround) -> TelegramPart:
     settings = front.ground.settings
     section = settings.section(IdentitySettings)
     secret = section.client_secret
@@ -34,10 +34,6 @@ def identity_on_telegram(front: TelegramGround) -> TelegramFeature:
         groups_claim=section.groups_claim)
     identities = Identities(front.ground.db.sessionmaker, dt.timedelta(seconds=section.ttl))
     sign_in = SignIn(identities, party, section.required)
-
-    def build(parts: FrontParts) -> TelegramPart:
-        sign_in.outbox = parts.outbox
-        return TelegramPart(front=[sign_in.build_router()], web=[sign_in.mount],
-                            employees=Employees(identities))
-
-    return build
+    sign_in.outbox = front.outbox
+    return TelegramPart(front=[sign_in.build_router()], web=[sign_in.mount],
+                        employees=Employees(identities))

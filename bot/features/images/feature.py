@@ -22,12 +22,14 @@ async def lifespan(ctx: FeatureContext) -> None:
 
     images = build_images(ground)
     ctx.offer(images)
-    if await ctx.telegram() is None:
+    front = await ctx.telegram()
+    if front is None:
         return
     from bot.features.images.telegram import images_on_telegram
 
     # DAILY_IMAGE_LIMIT: /image's budget and its /stats line.
-    ctx.on_front(images_on_telegram(images, daily_limit=ground.settings.daily_image_limit))
+    ctx.on_front(images_on_telegram(front.parts, images,
+                                    daily_limit=ground.settings.daily_image_limit))
 
 
 FEATURE = Feature(name="images", tables=("bot.features.images.models",),

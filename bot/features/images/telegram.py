@@ -20,7 +20,6 @@ from bot.plugin.telegram import (
     Deps,
     FrontParts,
     Notifier,
-    TelegramFeature,
     TelegramPart,
     Translator,
     thread_of,
@@ -115,20 +114,18 @@ class ImageLines:
 
 
 def images_on_telegram(
+    front: FrontParts,
     service: ImageService, *, daily_limit: int = 0, prompt_limit: int = IMAGE_PROMPT_LIMIT,
     status_interval: float = 3.0,
-) -> TelegramFeature:
+) -> TelegramPart:
     """/image and the delivery of its jobs: at most `daily_limit` pictures per user per day
     (DAILY_IMAGE_LIMIT; 0: no limit), a status message every `status_interval` seconds until
     the picture is sent; jobs left running resume at the next start."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        delivery = ImageDelivery(
-            service=service, outbox=front.outbox, sessionmaker=front.sessionmaker,
-            status_interval=status_interval, coordinator=front.coordinator, owner=front.owner,
-        )
-        command = ImageCommand(delivery, front.notify, prompt_limit, daily_limit)
-        return TelegramPart(early=[command.build_router()], services=[delivery],
-                            lines=ImageLines(daily_limit))
-
-    return build
+    delivery = ImageDelivery(
+        service=service, outbox=front.outbox, sessionmaker=front.sessionmaker,
+        status_interval=status_interval, coordinator=front.coordinator, owner=front.owner,
+    )
+    command = ImageCommand(delivery, front.notify, prompt_limit, daily_limit)
+    return TelegramPart(early=[command.build_router()], services=[delivery],
+                        lines=ImageLines(daily_limit))

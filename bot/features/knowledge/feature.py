@@ -200,11 +200,12 @@ async def lifespan(ctx: FeatureContext) -> None:
     ground = await ctx.core()
     knowledge = await _build(ctx, ground)
     ctx.on_ready(lambda: _ready(ground, knowledge))
-    if await ctx.telegram() is None:
+    front = await ctx.telegram()
+    if front is None:
         return
     from bot.features.knowledge.telegram import knowledge_on_telegram
 
-    ctx.on_front(knowledge_on_telegram(knowledge))
+    ctx.on_front(knowledge_on_telegram(front.parts, knowledge))
 
 
 FEATURE = Feature(

@@ -14,7 +14,6 @@ from aiogram.types import Message
 from bot.plugin.telegram import (
     Deps,
     FrontParts,
-    TelegramFeature,
     TelegramPart,
     Translator,
     refuse,
@@ -65,13 +64,10 @@ class KbCommand:
         return router
 
 
-def knowledge_on_telegram(knowledge: KnowledgeBase | None) -> TelegramFeature:
+def knowledge_on_telegram(front: FrontParts, knowledge: KnowledgeBase | None) -> TelegramPart:
     """/kb, for the knowledge base given (or saying there is none)."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        return TelegramPart(early=[KbCommand(knowledge).build_router()])
-
-    return build
+    return TelegramPart(early=[KbCommand(knowledge).build_router()])
 
 
 async def _sync_and_report(

@@ -85,7 +85,7 @@ async def lifespan(ctx: FeatureContext) -> AsyncIterator[None]:
         if front is not None:
             from bot.features.tools.telegram import tools_on_telegram
 
-            ctx.on_front(tools_on_telegram(loop, front.ground.front.superseded))
+            ctx.on_front(tools_on_telegram(front.parts, loop, front.ground.front.superseded))
         yield
     finally:
         await toolbox.close()

@@ -27,7 +27,6 @@ from bot.plugin.telegram import (
     OutboxError,
     StreamHandle,
     Target,
-    TelegramFeature,
     TelegramPart,
     Translator,
     settled_ids,
@@ -42,31 +41,29 @@ log = logging.getLogger(__name__)
 
 
 def tools_on_telegram(
+    front: FrontParts,
     loop: ToolLoop | None, superseded: Listeners[[int, list[int]]] | None = None
-) -> TelegramFeature:
+) -> TelegramPart:
     """`loop`: the tool loop (None: no tools; /toolcalls still answers and a press on an old
     card is only acknowledged). `superseded`: where the loop tells which cards a new message
     took the buttons off (their buttons go in Telegram)."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        cards = ToolCards(front.outbox, loop)
-        if superseded is not None:
-            superseded.subscribe(cards.superseded)
+    cards = ToolCards(front.outbox, loop)
+    if superseded is not None:
+        superseded.subscribe(cards.superseded)
 
-        def expiry(deps: Deps) -> Sequence[BotService]:
-            return [ToolExpiry(deps, loop)] if loop is not None else []
+    def expiry(deps: Deps) -> Sequence[BotService]:
+        return [ToolExpiry(deps, loop)] if loop is not None else []
 
-        return TelegramPart(
-            early=[toolcalls.build_router()],
-            late=[ToolPresses(loop).build_router()],
-            notes=cards,
-            suspension=cards,
-            after_delivery=cards,
-            services=[cards],
-            services_on=expiry,
-        )
-
-    return build
+    return TelegramPart(
+        early=[toolcalls.build_router()],
+        late=[ToolPresses(loop).build_router()],
+        notes=cards,
+        suspension=cards,
+        after_delivery=cards,
+        services=[cards],
+        services_on=expiry,
+    )
 
 
 class ToolCards(BotService):

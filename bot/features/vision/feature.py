@@ -36,12 +36,13 @@ async def lifespan(ctx: FeatureContext) -> None:
 
         ctx.offer(ImageCost(vision.image_tokens))
         ctx.turn(VisionFeature(vision))
-    if await ctx.telegram() is None:
+    front = await ctx.telegram()
+    if front is None:
         return
     from bot.features.vision.photos import PhotoSupport, photos_on_telegram
 
-    ctx.on_front(photos_on_telegram(
-        None if photos is None else PhotoSupport(photos, max_image_mb=area.max_image_mb)))
+    support = None if photos is None else PhotoSupport(photos, max_image_mb=area.max_image_mb)
+    ctx.on_front(photos_on_telegram(front.parts, support))
 
 
 FEATURE = Feature(name="vision", settings=VisionSettings, tables=("bot.features.vision.models",),

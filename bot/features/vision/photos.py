@@ -32,7 +32,6 @@ from bot.plugin.telegram import (
     ImageUnreadableError,
     PhotoPreparer,
     Target,
-    TelegramFeature,
     TelegramPart,
     Ticket,
     Translator,
@@ -70,17 +69,14 @@ class PhotoLines:
         return ""
 
 
-def photos_on_telegram(support: PhotoSupport | None) -> TelegramFeature:
+def photos_on_telegram(front: FrontParts, support: PhotoSupport | None) -> TelegramPart:
     """Photos on the Telegram front: answered with `support` (VISION_MODEL); without it, a
     photo is told the bot reads text. /help lists them when they are taken; /stats shows the
     day's."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        return TelegramPart(late=[build_router()], data={"photo_support": support},
-                            takes=("help_takes_photos",) if support is not None else (),
-                            lines=PhotoLines())
-
-    return build
+    return TelegramPart(late=[build_router()], data={"photo_support": support},
+                        takes=("help_takes_photos",) if support is not None else (),
+                        lines=PhotoLines())
 
 
 async def handle_image(

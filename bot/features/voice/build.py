@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from bot.plugin.telegram import (
         FrontParts,
         Outbox,
-        TelegramFeature,
         TelegramFiles,
         TelegramPart,
     )
@@ -97,27 +96,25 @@ def build_long_voice(ground: Groundwork, files: TelegramFiles, stack: AsyncExitS
 
 
 def voice_on_telegram(
+    front: FrontParts,
     voice: VoiceReplies | None, heard: VoiceInput | None = None
-) -> TelegramFeature:
+) -> TelegramPart:
     """Voice on the Telegram front: voice notes answered (`heard`: with SPEECH_RECOGNITION;
     without it, a note is told the bot reads text), /voice (which says when spoken answers
     are off), its lines of /help and /stats, and with VOICE_REPLIES the delivered answers
     spoken, its service started and stopped with the bot."""
 
-    def build(front: FrontParts) -> TelegramPart:
-        from bot.features.voice import handlers as voice_handlers
-        from bot.features.voice import notes
-        from bot.features.voice.lines import VoiceLines
-        from bot.plugin.telegram import TelegramPart
+    from bot.features.voice import handlers as voice_handlers
+    from bot.features.voice import notes
+    from bot.features.voice.lines import VoiceLines
+    from bot.plugin.telegram import TelegramPart
 
-        # The desk gives operators a note's transcript beside it (`hearing`).
-        data = {"voice_input": heard, "hearing": heard.notes if heard is not None else None,
-                "voice_replies": voice}
-        takes = ("help_takes_voice",) if heard is not None else ()
-        return TelegramPart(
-            early=[voice_handlers.build_router(voice)], late=[notes.build_router()], data=data,
-            takes=takes, after_delivery=voice, services=[voice] if voice is not None else (),
-            lines=VoiceLines(voice),
-        )
-
-    return build
+    # The desk gives operators a note's transcript beside it (`hearing`).
+    data = {"voice_input": heard, "hearing": heard.notes if heard is not None else None,
+            "voice_replies": voice}
+    takes = ("help_takes_voice",) if heard is not None else ()
+    return TelegramPart(
+        early=[voice_handlers.build_router(voice)], late=[notes.build_router()], data=data,
+        takes=takes, after_delivery=voice, services=[voice] if voice is not None else (),
+        lines=VoiceLines(voice),
+    )

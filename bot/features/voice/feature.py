@@ -53,7 +53,8 @@ async def lifespan(ctx: FeatureContext) -> None:
     from bot.features.voice.build import build_voice, build_voice_input, voice_on_telegram
 
     ground, stack = front.ground, front.ground.stack
-    ctx.on_front(voice_on_telegram(build_voice(ground, front.outbox, stack, front.leases),
+    ctx.on_front(voice_on_telegram(front.parts,
+                                   build_voice(ground, front.outbox, stack, front.leases),
                                    build_voice_input(ground, front.files, stack)))
 
 

@@ -50,11 +50,12 @@ async def lifespan(ctx: FeatureContext) -> None:
                           files=ctx.built.find(StoreFiles))
     if hosted is not None:
         ctx.turn(hosted)
-    if await ctx.telegram() is None:
+    front = await ctx.telegram()
+    if front is None:
         return
     from bot.features.websearch.telegram import websearch_on_telegram
 
-    ctx.on_front(websearch_on_telegram())  # its lines of /stats
+    ctx.on_front(websearch_on_telegram(front.parts))  # its lines of /stats
 
 
 FEATURE = Feature(

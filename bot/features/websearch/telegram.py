@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.websearch.usage import WebSearchUsageRepository
 from bot.plugin.storage import utc_today
-from bot.plugin.telegram import FrontParts, TelegramFeature, TelegramPart, Translator
+from bot.plugin.telegram import FrontParts, TelegramPart, Translator
 
 
 class WebSearchLines:
@@ -26,10 +26,7 @@ class WebSearchLines:
         return t("stats_web_admin", searches=searches) if searches else ""
 
 
-def websearch_on_telegram() -> TelegramFeature:
+def websearch_on_telegram(front: FrontParts) -> TelegramPart:
     """Its lines of /stats: searches counted earlier still show when search is off now."""
 
-    def part(front: FrontParts) -> TelegramPart:
-        return TelegramPart(lines=WebSearchLines())
-
-    return part
+    return TelegramPart(lines=WebSearchLines())

@@ -317,7 +317,7 @@ async def lifespan(ctx: FeatureContext) -> None:
         log.info("helpdesk: answered %s (tools: %s)", event.user_id, tools)
 
     if await ctx.telegram() is not None:  # its /help and /stats lines
-        ctx.on_front(lambda _front: TelegramPart(lines=HelpdeskLines(daily_lookups)))
+        ctx.on_front(TelegramPart(lines=HelpdeskLines(daily_lookups)))
 
 
 FEATURE = Feature(

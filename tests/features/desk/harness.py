@@ -230,9 +230,11 @@ async def _world(
     heard = extra.pop("voice_input", None)
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
-        features=[desk_on_telegram(desk), photos_on_telegram(None),
-                  voice_on_telegram(None, heard),
-                  images_on_telegram(images), documents_on_telegram(None)],
+        features=[lambda front: desk_on_telegram(front, desk),
+                  lambda front: photos_on_telegram(front, None),
+                  lambda front: voice_on_telegram(front, None, heard),
+                  lambda front: images_on_telegram(front, images),
+                  lambda front: documents_on_telegram(front, None)],
         options=options, access=access, outbox=outbox, menu=IMAGES_MENU, **extra, **given,
     )
     await app.startup()
