@@ -47,8 +47,8 @@ the App changes the App. What a feature can declare:
 A plugin, step by step: docs/extending.md.
 
 fmbot's own features (bot/features/<name>/) import from fmbot only this package and their own
-folder, as a plugin does. Its submodules: the API's own (`feature`, `context`, `lifespan`,
-`registry`, `built`, `ground`,
+folder, as a plugin does. Its submodules: the API's own (`feature`, `declarations`,
+`context`, `lifespan`, `registry`, `built`, `ground`,
 `commands`, `outcome`, `offers`, `asker`, `running`, `clients`, `texts`), the composed
 `settings`, and what a feature reaches of the core, one module per area re-exporting what the
 features use: `config`, `models`, `storage`, `telegram`, `conversation`, `prompting`,

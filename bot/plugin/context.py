@@ -4,25 +4,29 @@ the registry (registry.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.plugin.built import Built
+from bot.plugin.registry import Declared
 from bot.plugin.setup import AppError, FeatureSetup, Registrations
 
 if TYPE_CHECKING:
     from bot.config.composed import SettingsBase as Settings
     from bot.conversation.features import TurnFeature
     from bot.plugin.commands import ReportPart
-    from bot.plugin.feature import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
+    from bot.plugin.declarations import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
     from bot.plugin.ground import Groundwork, Preparing, TelegramGround
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.featureparts import TelegramPart
 
-__all__ = ["PHASES", "Declared", "FeatureContext", "Phase", "declarations", "seal"]
+__all__ = ["PHASES", "Declared", "FeatureContext", "Lifespan", "Phase", "declarations", "seal"]
 
 T = TypeVar("T")
+
+#: A feature's lifecycle: an async generator yielding once, an async function, or a plain
+#: function that only registers.
+Lifespan = Callable[["FeatureContext"], "AsyncIterator[None] | Awaitable[None] | None"]
 
 #: The phases, in the order the composition root reaches them.
 PHASES = ("prepare", "core", "telegram")
@@ -41,27 +45,6 @@ class Phase(Generic[T]):
     def __await__(self) -> Generator[Any, None, T]:
         yield self
         return self.value  # type: ignore[no-any-return]
-
-
-@dataclass(slots=True)
-class Declared(Registrations):
-    """What one feature registered: `Registrations` (routers, menu, tools, hooks) and the
-    rest of what its lifespan adds, each kind in the order it was added."""
-
-    settings_checks: list[SettingsCheck] = field(default_factory=list)
-    checks: list[FeatureCheck] = field(default_factory=list)
-    telegram_checks: list[TelegramLine] = field(default_factory=list)
-    reports: list[ReportPart] = field(default_factory=list)
-    secrets: list[str] = field(default_factory=list)
-    variables: list[str] = field(default_factory=list)
-    models: list[ModelUse] = field(default_factory=list)
-    forums: list[int] = field(default_factory=list)
-    turn: list[TurnFeature] = field(default_factory=list)
-    last: list[TurnFeature] = field(default_factory=list)
-    idle: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    ready: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    fronts: list[TelegramPart] = field(default_factory=list)
-    final_forms: list[FinalForm] = field(default_factory=list)
 
 
 class FeatureContext(FeatureSetup):

@@ -45,8 +45,6 @@ import inspect
 import logging
 import types
 from collections.abc import (
-    AsyncIterator,
-    Awaitable,
     Callable,
     Coroutine,
     Generator,
@@ -58,7 +56,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.plugin.built import Built
-from bot.plugin.context import PHASES, FeatureContext, Phase, declarations, seal
+from bot.plugin.context import PHASES, FeatureContext, Lifespan, Phase, declarations, seal
 from bot.plugin.setup import AppError, registered
 
 if TYPE_CHECKING:
@@ -70,9 +68,6 @@ __all__ = ["FeatureContext", "Lifespan", "Lifespans", "declared"]
 
 log = logging.getLogger("bot")
 
-#: A feature's lifecycle: an async generator yielding once, an async function, or a plain
-#: function that only registers.
-Lifespan = Callable[[FeatureContext], "AsyncIterator[None] | Awaitable[None] | None"]
 
 
 # -- the driver ------------------------------------------------------------------------------

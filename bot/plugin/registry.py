@@ -7,24 +7,45 @@ checks and models, `fmbot report`'s parts, the logs' secrets."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.extending.hooks import AnswerHook, HandoffHook, LifecycleHook, NamedProvider
 from bot.extending.tools import ToolSource
-from bot.plugin.setup import Menu
+from bot.plugin.setup import Menu, Registrations
 
 if TYPE_CHECKING:
     from aiogram import Router
 
     from bot.conversation.features import TurnFeature
     from bot.plugin.commands import ReportPart
-    from bot.plugin.context import Declared
-    from bot.plugin.feature import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
+    from bot.plugin.declarations import FeatureCheck, ModelUse, SettingsCheck, TelegramLine
     from bot.telegram.answer_parts import FinalForm
     from bot.telegram.featureparts import TelegramPart
 
-__all__ = ["Registry"]
+__all__ = ["Declared", "Registry"]
+
+
+@dataclass(slots=True)
+class Declared(Registrations):
+    """What one feature registered: `Registrations` (routers, menu, tools, hooks) and the
+    rest of what its lifespan adds, each kind in the order it was added."""
+
+    settings_checks: list[SettingsCheck] = field(default_factory=list)
+    checks: list[FeatureCheck] = field(default_factory=list)
+    telegram_checks: list[TelegramLine] = field(default_factory=list)
+    reports: list[ReportPart] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)
+    models: list[ModelUse] = field(default_factory=list)
+    forums: list[int] = field(default_factory=list)
+    turn: list[TurnFeature] = field(default_factory=list)
+    last: list[TurnFeature] = field(default_factory=list)
+    idle: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    ready: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    fronts: list[TelegramPart] = field(default_factory=list)
+    final_forms: list[FinalForm] = field(default_factory=list)
+
 
 
 @dataclass(frozen=True, slots=True)
