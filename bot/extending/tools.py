@@ -9,10 +9,10 @@ conversation core stores each call before it asks the toolbox to run it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 # What a tool's name may be, as the model APIs take it (the tools file, MCP servers and the
 # App's functions alike).
@@ -169,29 +169,6 @@ class ToolSource(Protocol):
         self, name: str, arguments: Mapping[str, object], ctx: ToolContext
     ) -> ToolRunResult:
         """Run one call. Tool failures come back as ToolRunResult(ERROR/TIMEOUT), not raised."""
-        ...
-
-
-class FunctionToolSource(ToolSource, Protocol):
-    """A tool source Python functions join one by one (the App's `@app.tool`): `add` checks
-    the function (an async function with a docstring, a valid and unique name) and raises
-    at once when it cannot be a tool."""
-
-    def add(
-        self,
-        function: Callable[..., Awaitable[Any]],
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        confirm: bool = False,
-        admins_only: bool = False,
-        writes: bool | None = None,
-        timeout_s: float = 10.0,
-        title: str = "",
-        title_ru: str = "",
-        business: bool = False,
-    ) -> ToolDefinition:
-        """Offer `function` to the model as a tool (see App.tool for the arguments)."""
         ...
 
 

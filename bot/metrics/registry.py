@@ -162,10 +162,6 @@ def chat_signal(kind: str, outcome: str) -> None:
     CHAT_SIGNALS.child(kind, outcome).inc()
 
 
-def queue_depth(queue: str, depth: int) -> None:
-    QUEUE_DEPTH.child(queue).set(depth)
-
-
 def queue_depth_from(queue: str, depth: Callable[[], float]) -> None:
     """Read the queue's depth when /metrics is scraped (nothing per item)."""
     QUEUE_DEPTH.child(queue).set_function(depth)

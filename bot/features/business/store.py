@@ -47,10 +47,6 @@ class Connection:
     usage_day: dt.date | None = None
     usage_tokens: int = 0
 
-    def tokens_on(self, day: dt.date) -> int:
-        """Tokens its customers' answers spent on `day` (as stored when it was read)."""
-        return self.usage_tokens if self.usage_day == day else 0
-
     @property
     def answers(self) -> bool:
         """Whether the bot may answer in its chats now (a model call is worth making)."""

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.console.models import ConsoleAudit, ConsoleLink, ConsoleSession
@@ -195,14 +195,6 @@ class Access:
         async with self.sessionmaker() as session:
             await _audit(session, user_id, action, detail)
             await session.commit()
-
-    async def recent_audit(self, limit: int = 50) -> list[ConsoleAudit]:
-        async with self.sessionmaker() as session:
-            rows = await session.scalars(
-                select(ConsoleAudit).order_by(ConsoleAudit.id.desc()).limit(limit))
-            found = list(rows)
-            await session.commit()
-        return found
 
 
 async def _audit(session: AsyncSession, user_id: int | None, action: str, detail: str) -> None:

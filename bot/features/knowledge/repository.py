@@ -3,7 +3,6 @@ sync runs and the sources of answers."""
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
@@ -281,11 +280,6 @@ class KnowledgeRepository:
         embeddings = await self.session.scalar(select(func.count()).select_from(KbEmbedding))
         last = await self.session.scalar(select(KbSyncRun).order_by(KbSyncRun.id.desc()).limit(1))
         return KbStats(documents or 0, passages or 0, embeddings or 0, last)
-
-    async def last_success(self) -> dt.datetime | None:
-        return await self.session.scalar(
-            select(func.max(KbSyncRun.finished_at)).where(KbSyncRun.status == "done")
-        )
 
     # -- answers -------------------------------------------------------------------------------
 

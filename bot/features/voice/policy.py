@@ -41,9 +41,6 @@ class VoicePolicy:
             return True
         return private and (choice is True or self.mode is VoiceMode.ALWAYS)
 
-    def default_on(self) -> bool:
-        return self.mode is not VoiceMode.OFF
-
 
 VOICE_MAX_BYTES = 45 * 1024 * 1024  # one voice message (the Bot API takes up to 50 MB)
 

@@ -29,7 +29,3 @@ def scrub(text: str, names: Iterable[str] = ()) -> str:
             if len(part) >= 3 and not part.isdigit():
                 text = re.sub(rf"(?<!\w){re.escape(part)}(?!\w)", "[name]", text, flags=re.I)
     return text
-
-
-def has_personal_data(text: str) -> bool:
-    return bool(EMAIL.search(text) or PHONE.search(text) or ORDER.search(text))

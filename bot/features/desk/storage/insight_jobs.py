@@ -132,14 +132,6 @@ class InsightJobRepository:
             for kind, status, n, i, o in rows
         ]
 
-    async def unfinished_count(self) -> int:
-        return int(
-            await self.session.scalar(
-                select(func.count()).where(InsightJob.status.in_(UNFINISHED))
-            )
-            or 0
-        )
-
     # -- what the jobs said about cases ----------------------------------------------------------
     async def insight(self, case_id: int) -> DeskInsight | None:
         return await self.session.get(DeskInsight, case_id)
