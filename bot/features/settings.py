@@ -10,10 +10,9 @@ keywords (`Settings(voice_replies="always")`, bot/config/sections.py); a section
 given whole (`Settings(voice=VoiceSettings(replies="always"))`). Defaults that depend on the
 core are resolved once, each section by its own `resolved_with`; those within a section, by
 the section. Only the command layer (`bot.cli`, `bot.wiring`, `bot.app`,
-`bot.testing`) and the features' declarations read Settings; a feature's parts get its
-section and plain values. Each feature's `Feature` declares its checks of its section (the
-section's methods), which a command runs before it starts anything
-(bot/wiring/preflight.py)."""
+`bot.testing`) and the features' lifespans read Settings; a feature's parts get its section
+and plain values. Each feature's lifespan declares its checks of its section (the section's
+methods), which a command runs before it starts anything (bot/wiring/preflight.py)."""
 
 from __future__ import annotations
 
