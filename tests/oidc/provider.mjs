@@ -125,3 +125,9 @@ const server = http.createServer(async (req, res) => {
   provider.callback()(req, res);
 });
 server.listen(Number(port), '127.0.0.1', () => console.log(`listening ${issuer}`));
+// Shared by a test process (no CONFIG: reset per test), it ends with that process: its stdin
+// is a pipe from it, closed however that process ends.
+if (!configPath) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}

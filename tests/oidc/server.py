@@ -9,7 +9,7 @@ with the reason. The install is setup, not a test: nothing else leaves 127.0.0.1
 One provider process serves the tests of a test process one after the other (a node start
 costs about 0.7 CPU-seconds, 23 of them in the suite): each use resets it to what a new one
 would be (the test's clients and users, a new signing key, its counts at 0, no tampering);
-it is started again if it ended, and stopped when the test process exits."""
+it is started again if it ended, and it ends with the test process."""
 
 from __future__ import annotations
 
@@ -138,7 +138,9 @@ def _started() -> _Running:
     port = free_port()
     process = subprocess.Popen(
         ["node", str(HERE / "provider.mjs"), str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # Its stdin is a pipe from this process: it exits when that closes, however this
+        # process ends (an xdist worker may end without running atexit's handlers).
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env={**os.environ, "NODE_ENV": "test"})
     assert process.stdout is not None
     said = b""
