@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from bot.features.installed import load_texts
-from tests import marks
+from tests import cpu_report, marks
 from tests.e2e import faults_table
 
 # The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
@@ -45,6 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist the process that prints the summary collects nothing, so it loads only
     # this conftest, and it sees the scenarios only through the workers' reports.
     config.pluginmanager.register(faults_table.ScenarioTable(), "fault-scenarios")
+    # FMBOT_TEST_CPU=path: each test's CPU, its children's and each worker's collection,
+    # appended to that file (python -m tests.cpu_report path prints the tables).
+    cpu_report.register(config)
 
 
 @pytest.hookimpl(wrapper=True)

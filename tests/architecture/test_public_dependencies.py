@@ -197,26 +197,3 @@ def test_the_scan_finds_what_it_looks_for() -> None:
         "transport._pool",
     ):
         assert expected in found, expected
-
-
-def test_importing_the_library_tunes_nothing_of_the_process() -> None:
-    """A program that embeds the bot (`async with app`) keeps its process's settings: no
-    import of fmbot's modules sets an environment variable (OpenBLAS's threads are set by the
-    `fmbot` process alone, bot/cli/dispatch.py) or retunes the garbage collector."""
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "import gc, os, sys\n"
-        "before = (dict(os.environ), gc.get_threshold(), gc.get_freeze_count())\n"
-        "import bot, bot.features.knowledge.base, bot.features.tools, bot.wiring\n"
-        "import bot.telegram.app, bot.cli.dispatch\n"
-        "after = (dict(os.environ), gc.get_threshold(), gc.get_freeze_count())\n"
-        "changed = {k: v for k, v in after[0].items() if before[0].get(k) != v}\n"
-        "print(changed, before[1] == after[1], before[2] == after[2])\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=120).stdout.strip()
-    assert out == "{} True True"

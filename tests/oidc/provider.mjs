@@ -1,10 +1,13 @@
 // The certified OpenID Provider (panva/oidc-provider) on 127.0.0.1 for fmbot's tests.
 //
-//   node provider.mjs PORT CONFIG.json
+//   node provider.mjs PORT [CONFIG.json]
 //
 // CONFIG: {"clients": [...oidc-provider client metadata], "users": {"login": {claims}}}.
 // Each user signs in at the provider's own development login page with any password.
 // Test controls, on the same port under /__test (never part of a real provider):
+//   POST /__test/reset {CONFIG} the provider as a new process starts it: these clients and
+//        users, a new signing key, the counts at 0, no tampering (one process serves a
+//        test worker's tests one after the other: a node start costs most of a CPU-second)
 //   POST /__test/rotate        a new signing key first, the old one still published
 //   POST /__test/tamper {mode} the next token response's ID token is re-signed:
 //        "foreign" (a key the provider never publishes), "expired" (exp an hour ago),
@@ -17,9 +20,10 @@ import * as jose from 'jose';
 import Provider from 'oidc-provider';
 
 const [port, configPath] = process.argv.slice(2);
-const config = JSON.parse(readFileSync(configPath, 'utf8'));
+let config = configPath ? JSON.parse(readFileSync(configPath, 'utf8'))
+  : { clients: [], users: {} };
 const issuer = `http://127.0.0.1:${port}`;
-const counts = { jwks: 0, token: 0 };
+let counts = { jwks: 0, token: 0 };
 let tamper = null;
 
 async function signingKey() {
@@ -99,7 +103,13 @@ function body(req) {
 
 const server = http.createServer(async (req, res) => {
   if (req.url.startsWith('/__test/')) {
-    if (req.url === '/__test/rotate' && req.method === 'POST') {
+    if (req.url === '/__test/reset' && req.method === 'POST') {
+      config = await body(req);
+      keys = [await signingKey()];
+      counts = { jwks: 0, token: 0 };
+      tamper = null;
+      provider = build();
+    } else if (req.url === '/__test/rotate' && req.method === 'POST') {
       keys = [await signingKey(), ...keys];
       provider = build();
     } else if (req.url === '/__test/tamper' && req.method === 'POST') {
@@ -115,3 +125,9 @@ const server = http.createServer(async (req, res) => {
   provider.callback()(req, res);
 });
 server.listen(Number(port), '127.0.0.1', () => console.log(`listening ${issuer}`));
+// Shared by a test process (no CONFIG: reset per test), it ends with that process: its stdin
+// is a pipe from it, closed however that process ends.
+if (!configPath) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}

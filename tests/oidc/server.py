@@ -4,11 +4,17 @@ folder's package.json and package-lock.json into this folder's node_modules, kep
 runs), starts `provider.mjs` on a free port and yields a handle that drives its own login
 page with plain HTTP, as a browser would, and reaches its test controls (key rotation, a
 tampered ID token). Without node and npm, or when the install fails, the test is skipped
-with the reason. The install is setup, not a test: nothing else leaves 127.0.0.1."""
+with the reason. The install is setup, not a test: nothing else leaves 127.0.0.1.
+
+One provider process serves the tests of a test process one after the other (a node start
+costs about 0.7 CPU-seconds, 23 of them in the suite): each use resets it to what a new one
+would be (the test's clients and users, a new signing key, its counts at 0, no tampering);
+it is started again if it ended, and it ends with the test process."""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import fcntl
 import hashlib
 import json
@@ -16,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -114,36 +121,58 @@ def callback_query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
+@dataclass
+class _Running:
+    process: subprocess.Popen[bytes]
+    issuer: str
+
+
+_running: _Running | None = None
+
+
+def _started() -> _Running:
+    """This test process's provider, started on first use (or again if it ended)."""
+    global _running
+    if _running is not None and _running.process.poll() is None:
+        return _running
+    port = free_port()
+    process = subprocess.Popen(
+        ["node", str(HERE / "provider.mjs"), str(port)],
+        # Its stdin is a pipe from this process: it exits when that closes, however this
+        # process ends (an xdist worker may end without running atexit's handlers).
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "NODE_ENV": "test"})
+    assert process.stdout is not None
+    said = b""
+    while not said.startswith(b"listening"):  # warnings may come first
+        said = process.stdout.readline()
+        assert said, "the OpenID Provider stopped before it listened"
+    # Its later output (server errors) is read and dropped, so that it never blocks.
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    atexit.register(_stop, process)
+    _running = _Running(process, f"http://127.0.0.1:{port}")
+    return _running
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        process.wait(10)
+
+
 @asynccontextmanager
 async def openid_provider(tmp_path: Path, clients: list[dict[str, Any]],
                           users: dict[str, dict[str, Any]] | None = None,
                           ) -> AsyncIterator[OpenIdProvider]:
+    """The provider with these clients and users (default USERS), as a new one would be.
+    `tmp_path`: where its configuration is kept, for reading after a failure."""
     why = await asyncio.to_thread(_install)
     if why is not None:
         pytest.skip(why)
-    config = tmp_path / "openid-provider.json"
-    config.write_text(json.dumps({"clients": clients, "users": users or USERS}))
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        "node", str(HERE / "provider.mjs"), str(port), str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "NODE_ENV": "test"})
-    try:
-        assert process.stdout is not None
-        said = b""
-        while not said.startswith(b"listening"):  # warnings may come first
-            said = await asyncio.wait_for(process.stdout.readline(), 60)
-            assert said, "the OpenID Provider stopped before it listened"
-        drain = asyncio.create_task(_drain(process.stdout))
-        async with httpx.AsyncClient(timeout=30) as http:
-            yield OpenIdProvider(f"http://127.0.0.1:{port}", http)
-        drain.cancel()
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            await process.wait()
-
-
-async def _drain(stream: asyncio.StreamReader) -> None:
-    while await stream.readline():
-        pass
+    config = {"clients": clients, "users": users or USERS}
+    (tmp_path / "openid-provider.json").write_text(json.dumps(config))
+    running = await asyncio.wait_for(asyncio.to_thread(_started), 60)
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(f"{running.issuer}/__test/reset", json=config)
+        response.raise_for_status()
+        yield OpenIdProvider(running.issuer, http)

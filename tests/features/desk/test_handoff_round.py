@@ -3,16 +3,15 @@
 button); the user's text and photo are copied into the topic while the bot keeps quiet; an
 operator's reply reaches the user and an internal note does not; /close resolves the case,
 closes the topic and asks for a rating, stored once; a later message starts a new conversation;
-`fmbot report` counts it all. Was tests/e2e/test_support_desk.py's first test, with the bot as
-a process (the restart mid-relays and `run` with a support chat without Topics stay there)."""
+`fmbot report` counts it all (its entry point called in process, tests/cli.py). Was
+tests/e2e/test_support_desk.py's first test, with the bot as a process (the restart mid-relays
+and `run` with a support chat without Topics stay there)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from PIL import Image
 
 from bot import App
 from bot.testing import BotTester, ServiceModel, TestUser
+from tests.cli import run_bot_async
 from tests.features.sending import photo, press_data, rows, shown
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -52,18 +52,16 @@ def tiny_jpeg() -> bytes:
     return out.getvalue()
 
 
-async def report(tester: BotTester, *args: str) -> str:
-    """`fmbot report` on the tester's database (the command line, as a process)."""
+async def report(tester: BotTester, cwd: Path, *args: str) -> str:
+    """`fmbot report` on the tester's database: the command line's own entry point, with the
+    environment a process would have (tests/cli.py), beside the tester's loop."""
     assert tester.settings is not None
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
     env.update(SETTINGS, DATABASE_URL=tester.settings.database_url, YANDEX_API_KEY="test-key",
                YANDEX_FOLDER_ID="test-folder", TELEGRAM_BOT_TOKEN="1:x", LOG_FORMAT="json")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "report", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()
-    return out.decode()
+    done = await run_bot_async(["report", *args], env=env, cwd=cwd, merge_stderr=True)
+    assert done.returncode == 0, done.stdout
+    return done.stdout
 
 
 @pytest.mark.slow
@@ -143,7 +141,7 @@ async def test_full_round_handoff_relay_close_rating_report(tmp_path: Path) -> N
                 and c.chat_id == COMPANY]
 
         csv_path = tmp_path / "desk.csv"
-        out = await report(tester, "--days", "1", "--csv", str(csv_path))
+        out = await report(tester, tmp_path, "--days", "1", "--csv", str(csv_path))
     assert "Conversations: 2" in out
     assert "Handed over to a person: 1 (50%)" in out
     assert "user_request: 1" in out
