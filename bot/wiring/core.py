@@ -144,7 +144,9 @@ async def core(
             yield Core(db, client, chat_model, conversation, features, built, auth, ground,
                        registry, lifespans, http)
     finally:
-        lifespans.close()  # those the start never reached (a failed one's): closed
+        # A start that failed before the stack was up (the tools file, a migration): every
+        # lifespan stopped all the same, where it is (once stopped, a lifespan is done).
+        await lifespans.shutdown()
 
 
 def features_of(app: AppParts | None) -> tuple[Feature, ...]:

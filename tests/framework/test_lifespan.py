@@ -187,3 +187,26 @@ async def test_a_lifespan_that_never_yields_is_refused(settings: Settings) -> No
     with pytest.raises(Exception, match="the noyield feature's lifespan must yield once"):
         async with BotTester(app):
             pass
+
+
+async def test_a_start_failing_before_the_core_still_stops_what_declared() -> None:
+    """A lifespan that yielded in its declaration (it builds nothing on the core) still runs
+    what follows its `yield` when a later feature stops the start at its prepare phase."""
+    events: list[str] = []
+
+    async def quick(ctx: FeatureContext) -> AsyncIterator[None]:
+        events.append("quick declares")
+        yield
+        events.append("quick stops")
+
+    async def refuses(ctx: FeatureContext) -> None:
+        await ctx.prepare()
+        raise ConfigError("TOOLS_FILE: cannot read it")
+
+    app = App(env_file=None)
+    app.add_feature(Feature(name="quick", lifespan=quick))
+    app.add_feature(Feature(name="refuses", lifespan=refuses))
+    with pytest.raises(ConfigError, match="cannot read it"):
+        async with BotTester(app):
+            pass
+    assert events[-2:] == ["quick declares", "quick stops"]
