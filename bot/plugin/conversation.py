@@ -1,7 +1,8 @@
 """`bot.plugin.conversation`: the conversation core, as a feature takes part in a turn:
 `TurnFeature` and the verdicts and openings it answers with, the turn's state (`TurnState`),
 what a feature adds to the prompt (`PromptContributor`, `PromptDraft`), the conversation service
-and its results (`TurnResult`, `ChatRef`, `Speaker`, its `Employee`). aiogram-free: a
+and its results (`TurnResult`, `ChatRef`, `Speaker`, its `Employee`), the employees signed in
+without the company's provider (`SignedIn`: simulated customers, test users). aiogram-free: a
 feature's domain code may import it."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.conversation.types import (
     ChatRef,
     Employee,
     ImageInput,
+    SignedIn,
     Speaker,
     TurnResult,
     language_code,
@@ -34,6 +36,7 @@ __all__ = [
     "PromptContributor",
     "PromptDraft",
     "Question",
+    "SignedIn",
     "Speaker",
     "Trace",
     "TurnFeature",
