@@ -225,7 +225,7 @@ def _evaluated(context: FeatureContext, *, simulated: Simulated, whole: bool) ->
 
 class Simulated(Protocol):
     """Who is a simulated customer, and the case's stand-ins for the App's context providers
-    (bot/evaluation/stubs.py's `Stubs`)."""
+    (bot/features/evaluation/stubs.py's `Stubs`)."""
 
     def stubbed(self, user_id: int) -> bool: ...
 

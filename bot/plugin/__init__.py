@@ -52,7 +52,7 @@ folder, as a plugin does. Its submodules: the API's own (`feature`, `declaration
 `commands`, `outcome`, `offers`, `asker`, `running`, `clients`, `texts`), the composed
 `settings`, and what a feature reaches of the core, one module per area re-exporting what the
 features use: `config`, `models`, `storage`, `telegram`, `conversation`, `prompting`,
-`grounding`, `extending`, `coordination`, `metrics`, `reading`, `evaluation`, `helpers`,
+`grounding`, `extending`, `coordination`, `metrics`, `reading`, `helpers`,
 `oidc` (the one OpenID Connect relying party)
 (docs/extending.md).
 

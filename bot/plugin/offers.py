@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import datetime as dt
+    from pathlib import Path
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,6 +129,16 @@ class SimulationModels:
 
     customer: str
     judge: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFileCheck:
+    """`fmbot eval`'s own reading of a case file (the evaluation feature's parser):
+    `problem(path)` is why `fmbot eval` would refuse the file at `path`, in one line naming the
+    file, the line and the problem (None: it reads it whole). The console checks the eval
+    cases it writes with it, so that `fmbot eval` runs them unchanged."""
+
+    problem: Callable[[Path], str | None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from bot.lazyexports import lazy_exports
 # not using the fixture should not pay for.
 _WHERE = {
     "BotTester": "bot.testing.tester",
-    "Case": "bot.evaluation.cases",
-    "CaseFile": "bot.evaluation.cases",
+    "Case": "bot.features.evaluation.cases",
+    "CaseFile": "bot.features.evaluation.cases",
     "BotTesterError": "bot.testing.errors",
     "EchoModel": "bot.testing.models",
     "ModelAnswer": "bot.testing.wire",
@@ -37,7 +37,7 @@ _WHERE = {
     "RecordingFormatError": "bot.testing.recorded",
     "Reply": "bot.testing.reply",
     "Rule": "bot.testing.models",
-    "Run": "bot.evaluation.runner",
+    "Run": "bot.features.evaluation.runner",
     "ScriptedModel": "bot.testing.models",
     "SentCall": "bot.testing.telegram.views",
     "ServiceModel": "bot.testing.models",
@@ -49,7 +49,7 @@ _WHERE = {
     "TestModel": "bot.testing.wire",
     "TestUser": "bot.testing.people",
     "ToolCallInfo": "bot.extending.events",
-    "read_cases": "bot.evaluation.cases",
+    "read_cases": "bot.features.evaluation.cases",
 }
 
 
@@ -57,9 +57,9 @@ __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 
 if TYPE_CHECKING:
-    from bot.evaluation.cases import Case, CaseFile, read_cases
-    from bot.evaluation.runner import Run
     from bot.extending.events import SourceInfo, ToolCallInfo
+    from bot.features.evaluation.cases import Case, CaseFile, read_cases
+    from bot.features.evaluation.runner import Run
     from bot.testing.business import TestBusiness, TestCustomer
     from bot.testing.errors import BotTesterError
     from bot.testing.models import EchoModel, Rule, ScriptedModel, ServiceModel

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from bot.evaluation.runner import BotTurn
+from bot.features.evaluation.runner import BotTurn
 from bot.testing.errors import BotTesterError
 
 if TYPE_CHECKING:
-    from bot.evaluation.cases import Case
-    from bot.evaluation.runner import Run
-    from bot.evaluation.stubs import Stubs
+    from bot.features.evaluation.cases import Case
+    from bot.features.evaluation.runner import Run
+    from bot.features.evaluation.stubs import Stubs
     from bot.features.settings import Settings
     from bot.testing.people import TestUser
     from bot.testing.wire import TestModel
@@ -88,10 +88,10 @@ async def simulate(
     tester: BotTester, case: Case, *, customer: TestModel, judge: TestModel, user_id: int
 ) -> Run:
     """One conversation of `case` with the tester's bot, then the judge's verdict."""
-    from bot.evaluation.cases import CaseFile
-    from bot.evaluation.customer import Customer
-    from bot.evaluation.judge import Judge
-    from bot.evaluation.runner import Run, Runner
+    from bot.features.evaluation.cases import CaseFile
+    from bot.features.evaluation.customer import Customer
+    from bot.features.evaluation.judge import Judge
+    from bot.features.evaluation.runner import Run, Runner
     from bot.foundation_models.base import client_over
     from bot.plugin.clients import build_auth_from, build_client
     from bot.plugin.offers import SimulationModels

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from bot.app import parts_of
 from bot.conversation.types import Employee
-from bot.evaluation.stubs import Stubs
+from bot.features.evaluation.stubs import Stubs
 from bot.testing.clock import VirtualClock, real_time_requested
 from bot.testing.errors import BotTesterError
 from bot.testing.models import EchoModel
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from aiogram.types import Update
 
     from bot.app import App
-    from bot.evaluation.cases import Case
-    from bot.evaluation.runner import Run
+    from bot.features.evaluation.cases import Case
+    from bot.features.evaluation.runner import Run
     from bot.features.settings import Settings
     from bot.testing.business import TestBusiness
     from bot.wiring import BuiltBot

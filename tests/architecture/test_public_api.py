@@ -42,13 +42,13 @@ def test_every_name_of_the_feature_api_is_there_and_documented() -> None:
 
 
 # bot.plugin's submodules that re-export the core by area (docs/extending.md).
-FACADES = ("config", "conversation", "coordination", "evaluation", "extending", "grounding",
+FACADES = ("config", "conversation", "coordination", "extending", "grounding",
            "helpers", "metrics", "models", "prompting", "reading", "settings", "storage",
            "telegram")
 # Those a light module may import (a feature's feature.py or settings section, which
 # `fmbot --help` and `from bot import Settings` load): light themselves, or their names
 # imported on first use (PEP 562).
-LIGHT = ("config", "evaluation", "extending", "grounding", "helpers", "models", "prompting",
+LIGHT = ("config", "extending", "grounding", "helpers", "models", "prompting",
          "reading", "settings", "telegram")
 HEAVY = ("aiogram", "sqlalchemy", "httpx", "numpy", "jwt", "redis", "prometheus_client")
 

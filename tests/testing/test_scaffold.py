@@ -144,7 +144,7 @@ def test_no_doc_installs_the_test_kit_from_an_index() -> None:
 def test_the_support_template_brings_the_example_suite_and_the_command_that_runs_it(
     tmp_path: Path,
 ) -> None:
-    from bot.evaluation.cases import read_cases
+    from bot.features.evaluation.cases import read_cases
 
     repo = Path(__file__).resolve().parents[2]
     create("shop_bot", "support", tmp_path)

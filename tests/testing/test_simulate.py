@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import App, ToolContext
-from bot.evaluation.customer import parse_turn
+from bot.features.evaluation.customer import parse_turn
 from bot.testing import BotTester, CaseFile, ScriptedModel, read_cases
 from tests.features.evaluation.scripted import (
     TWO_CASES,

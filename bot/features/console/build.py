@@ -15,7 +15,7 @@ from bot.features.console.telegram import ConsoleCommand
 from bot.features.console.web import Console
 from bot.plugin.built import Built
 from bot.plugin.ground import TelegramGround
-from bot.plugin.offers import CaseFacts, CaseNotes, DeskFigures, ScoredCases
+from bot.plugin.offers import CaseFacts, CaseFileCheck, CaseNotes, DeskFigures, ScoredCases
 from bot.plugin.telegram import TelegramPart
 
 
@@ -38,7 +38,8 @@ def console_on_telegram(front: TelegramGround, built: Built) -> TelegramPart:
             f"{settings.public_url}{section.path}/oidc/callback",
             Keys(secret, b"fmbot console openid connect"))
     cases = CaseMaker(ground.client, settings.text_model,
-                      Path(section.eval_cases_file) if section.eval_cases_file else None)
+                      Path(section.eval_cases_file) if section.eval_cases_file else None,
+                      built.find(CaseFileCheck))
 
     async def audit(draft: ConsoleCaseDraft, detail: str) -> None:
         if draft.identity:

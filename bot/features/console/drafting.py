@@ -27,7 +27,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.console.casemaking import CaseError, CaseMaker, check
+from bot.features.console.casemaking import CaseError, CaseMaker
 from bot.features.console.models import ConsoleCaseDraft, DraftStatus
 from bot.features.console.transcript import transcript
 from bot.plugin.models import (
@@ -235,6 +235,8 @@ class Drafting(BotService):
         if shown is None:  # erased meanwhile: its draft went with it
             return
         try:
+            # Without `fmbot eval` no case is made: failed before the model is asked.
+            self.maker.checker()
             operation_id = draft.operation_id
             if operation_id is None:
                 operation = await self.maker.submit(shown)
@@ -245,7 +247,7 @@ class Drafting(BotService):
             text = await self._poll(operation_id, draft.created_at)
             made = self.maker.case_toml(shown, self.maker.parse(text, shown),
                                         draft.criteria.splitlines())
-            check(made)
+            self.maker.check(made)
             written = await self.maker.write(made) if draft.to_file else None
         except RetryError as exc:
             await self._retry(draft, str(exc))

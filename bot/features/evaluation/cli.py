@@ -20,7 +20,7 @@ from bot.plugin.config import ConfigError
 if TYPE_CHECKING:
     import httpx
 
-    from bot.plugin.evaluation import Run
+    from bot.features.evaluation.runner import Run
 
 EXIT_BELOW = 1
 EXIT_UNJUDGED = 3
@@ -89,22 +89,21 @@ async def run_eval(
     """The command; `transport`: every model call's (a test's model in process), else
     Yandex's over the network."""
 
+    from bot.features.evaluation.cases import CaseFileError, read_cases
+    from bot.features.evaluation.customer import Customer
     from bot.features.evaluation.evalbot import Meter, evaluated_bot, explainer
-    from bot.plugin.clients import build_auth_from, build_client
-    from bot.plugin.evaluation import (
+    from bot.features.evaluation.judge import Judge
+    from bot.features.evaluation.report import (
         BaselineError,
-        CaseFileError,
-        Customer,
-        Judge,
-        Runner,
-        Stubs,
         as_json,
         failures,
         read_baseline,
-        read_cases,
         table,
         write_json,
     )
+    from bot.features.evaluation.runner import Runner
+    from bot.features.evaluation.stubs import Stubs
+    from bot.plugin.clients import build_auth_from, build_client
     from bot.plugin.models import client_over
 
     _checked(args)
@@ -146,7 +145,7 @@ async def run_eval(
             raise ConfigError(f"eval: --json: cannot write {args.json}: {exc.strerror}") from None
         print(f"\nfmbot eval: every transcript and verdict written to {args.json}")
     if args.report is not None:
-        from bot.plugin.evaluation import html_report, write_html
+        from bot.features.evaluation.htmlreport import html_report, write_html
 
         page = html_report(suite, file=str(args.file), baseline=baseline)
         try:

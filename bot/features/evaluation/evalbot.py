@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from bot.plugin.evaluation import BotTurn, Explain, Run
+from bot.features.evaluation.runner import BotTurn, Explain, Run
 
 if TYPE_CHECKING:
     from aiogram.types import Chat, User
 
+    from bot.features.evaluation.stubs import Stubs
     from bot.plugin.commands import CommandContext
-    from bot.plugin.evaluation import Stubs
     from bot.plugin.running import RunningBot
     from bot.plugin.telegram import Pacing
     from bot.testing.telegram import FakeTelegram, Shown

@@ -1,5 +1,6 @@
 """Simulated customers as one `Feature`: `fmbot eval`, its settings (EVAL_*), and the models
-they name offered to the test kit's `BotTester.simulate` (`SimulationModels`)."""
+they name offered to the test kit's `BotTester.simulate` (`SimulationModels`), and its case
+files' parser offered to the console (`CaseFileCheck`)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,16 @@ def _commands() -> list[Command[CommandContext]]:
 
 
 async def lifespan(ctx: FeatureContext) -> None:
-    """The simulated customers' and the judge's models, offered to `fmbot eval`."""
+    """The simulated customers' and the judge's models, offered to `fmbot eval` and the test
+    kit; the case files' parser, offered to the console (the cases it writes)."""
     await ctx.core()
-    from bot.plugin.offers import SimulationModels
+    from bot.features.evaluation.cases import problem
+    from bot.plugin.offers import CaseFileCheck, SimulationModels
 
     area = ctx.section(EvaluationSettings)
     ctx.offer(SimulationModels(area.customer_model, area.judge_model))
+    # The console checks the eval cases it writes with `fmbot eval`'s own parser.
+    ctx.offer(CaseFileCheck(problem))
 
 
 FEATURE = Feature(name="evaluation", settings=EvaluationSettings, commands=_commands,

@@ -1,7 +1,8 @@
 """Drafting eval cases in the background (docs/console.md), against the fake Foundation
 Models server over loopback: a restart mid-draft polls the operation it stored instead of
 submitting again, an operation Yandex failed shows its reason, a second press on the same
-conversation while a draft is under way gets that draft."""
+conversation while a draft is under way gets that draft, and without the evaluation feature
+(no `fmbot eval` to read a case) a draft fails saying so before the model is asked."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import asyncio
 import pytest
 from sqlalchemy import func, select, update
 
-from bot.features.console.casemaking import CaseMaker
+from bot.features.console.casemaking import NO_EVALUATION, CaseMaker
 from bot.features.console.drafting import Drafting
 from bot.features.console.models import ConsoleCaseDraft
 from bot.features.console.web import templates
+from bot.features.evaluation.cases import problem
 from bot.foundation_models.client import FoundationModelsClient
+from bot.plugin.offers import CaseFileCheck
 from bot.storage.database import Database
 from bot.storage.models import Chat, Conversation, Message, MessageRole, User
 from tests.conversation.fm_fixtures import client, fm
@@ -43,8 +46,11 @@ async def a_conversation(db: Database) -> int:
         return conversation.id
 
 
-def drafting(db: Database, client: FoundationModelsClient, owner: str) -> Drafting:
-    return Drafting(db.sessionmaker, CaseMaker(client, "yandexgpt/latest", None), None,
+def drafting(db: Database, client: FoundationModelsClient, owner: str, *,
+             evaluation: bool = True) -> Drafting:
+    # The evaluation feature's offer, as the console finds it in a bot with that feature.
+    cases = CaseFileCheck(problem) if evaluation else None
+    return Drafting(db.sessionmaker, CaseMaker(client, "yandexgpt/latest", None, cases), None,
                     owner=owner, poll_every=0.01, retry_base=0.01)
 
 
@@ -120,6 +126,20 @@ async def test_an_operation_yandex_failed_shows_its_reason(
         root="/console", signed=None, d=failed, working=False, written=None, refresh=0)
     assert "quota exhausted" in page.split('id="case-error"')[1]
     assert 'http-equiv="refresh"' not in page
+    await drafts.aclose()
+
+
+async def test_without_the_evaluation_feature_no_case_is_drafted(
+    database: Database, client: FoundationModelsClient, fm: FakeFoundationModels
+) -> None:
+    conversation = await a_conversation(database)
+    drafts = drafting(database, client, "one", evaluation=False)
+    draft_id, _ = await drafts.request(conversation, 7001, "", "says when it arrives")
+    await drafts.wait_idle()
+    failed = await row(database, draft_id)
+    assert (failed.status, failed.error) == ("failed", NO_EVALUATION)
+    assert "evaluation feature" in failed.error
+    assert [r.path for r in fm.requests] == []  # the model was never asked
     await drafts.aclose()
 
 

@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.evaluation.cases import Case
-from bot.evaluation.transcript import Transcript
-from bot.foundation_models import ChatMessage, CompletionOptions, FoundationModelsClient
-from bot.foundation_models.types import Role
+from bot.features.evaluation.cases import Case
+from bot.features.evaluation.transcript import Transcript
+from bot.plugin.models import ChatMessage, CompletionOptions, FoundationModelsClient, Role
 
 GOAL_MET = "[GOAL MET]"
 GIVE_UP = "[GIVE UP]"

@@ -13,8 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.conversation.types import Employee, SignedIn
-from bot.extending.tools import (
+from bot.plugin.conversation import Employee, SignedIn
+from bot.plugin.extending import (
     DeclaresTools,
     ToolContext,
     ToolDefinition,

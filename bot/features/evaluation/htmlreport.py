@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.evaluation.report import CaseFigures, change, figures, tokens
-from bot.evaluation.runner import CheckResult, Run, Suite
-from bot.htmlpage import AMBER, GREEN, RED, cut, figure, page, svg_open, write_html
+from bot.features.evaluation.report import CaseFigures, change, figures, tokens
+from bot.features.evaluation.runner import CheckResult, Run, Suite
+from bot.plugin.helpers import AMBER, GREEN, RED, cut, figure, page, svg_open, write_html
 
 __all__ = ["chart", "html_report", "write_html"]
 

@@ -12,10 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.evaluation.cases import Case
-from bot.evaluation.transcript import Transcript
-from bot.foundation_models import ChatMessage, CompletionOptions, FoundationModelsClient
-from bot.foundation_models.types import Role
+from bot.features.evaluation.cases import Case
+from bot.features.evaluation.transcript import Transcript
+from bot.plugin.models import ChatMessage, CompletionOptions, FoundationModelsClient, Role
 
 
 class JudgeError(ValueError):

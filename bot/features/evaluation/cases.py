@@ -144,6 +144,16 @@ def read_cases(path: str | Path) -> CaseFile:
     return parsed
 
 
+def problem(path: Path) -> str | None:
+    """Why `read_cases` refuses the file at `path`, in its one line (None: it reads it):
+    the `CaseFileCheck` the evaluation feature offers the console."""
+    try:
+        read_cases(path)
+    except CaseFileError as exc:
+        return str(exc)
+    return None
+
+
 def _one_line(label: str, text: str, raw: dict[str, Any], exc: ValidationError) -> str:
     """pydantic's first error as `file, line N: case 'x': key: problem`; a misspelt key
     (unknown, and close to a key the model wants) is named before anything else."""

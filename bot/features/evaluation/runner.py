@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bot.evaluation.cases import Case, CaseFile
-from bot.evaluation.customer import Customer
-from bot.evaluation.judge import Judge, JudgeAnswer
-from bot.evaluation.stubs import Stubs, ToolUse
-from bot.evaluation.transcript import Transcript
-from bot.foundation_models import FoundationModelsError
+from bot.features.evaluation.cases import Case, CaseFile
+from bot.features.evaluation.customer import Customer
+from bot.features.evaluation.judge import Judge, JudgeAnswer
+from bot.features.evaluation.stubs import Stubs, ToolUse
+from bot.features.evaluation.transcript import Transcript
+from bot.plugin.models import FoundationModelsError
 
 log = logging.getLogger(__name__)
 

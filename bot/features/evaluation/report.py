@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.evaluation.runner import CheckResult, Run, Suite
+from bot.features.evaluation.runner import CheckResult, Run, Suite
 
 FORMAT = "fmbot-eval/1"
 
