@@ -27,6 +27,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
 # One command at a time in a process: the environment, the working directory and the
 # standard streams are the process's own.
@@ -47,7 +48,7 @@ def run_bot(
 
     out = io.StringIO()
     err = out if merge_stderr else io.StringIO()
-    with _ONE_AT_A_TIME, _as_a_process(env, cwd, stdin, out, err):
+    with _ONE_AT_A_TIME, _as_a_process(args, env, cwd, stdin, out, err):
         try:
             code = main(list(args))
         except SystemExit as exc:
@@ -83,12 +84,20 @@ def _exit_code(code: object, err: io.StringIO) -> int:
 
 @contextlib.contextmanager
 def _as_a_process(
-    env: Mapping[str, str], cwd: Path, stdin: str | None, out: io.StringIO, err: io.StringIO
+    args: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    stdin: str | None,
+    out: io.StringIO,
+    err: io.StringIO,
 ) -> Iterator[None]:
     environ = dict(os.environ)
     folder = os.getcwd()
     streams = sys.stdin, sys.stdout, sys.stderr
     path = list(sys.path)
+    # A process imports its --app module afresh: one a test imported itself (examples'
+    # `mybot`) is put aside for the command, or `--app mybot:app` would find that one.
+    aside = _put_aside(_app_modules(args))
     modules = set(sys.modules)
     logs = _LoggingState()
     os.environ.clear()
@@ -109,6 +118,28 @@ def _as_a_process(
         sys.path[:] = path
         logs.restore()
         _forget_imported(set(sys.modules) - modules, cwd, env.get("PYTHONPATH", ""))
+        for name, module in aside.items():
+            sys.modules.setdefault(name, module)
+
+
+def _app_modules(args: Sequence[str]) -> set[str]:
+    """The top-level modules that `--app MODULE:ATTR` (or `--app=...`) names."""
+    named = set()
+    for i, arg in enumerate(args):
+        value = arg.removeprefix("--app=") if arg.startswith("--app=") else (
+            args[i + 1] if arg == "--app" and i + 1 < len(args) else None)
+        if value:
+            named.add(value.split(":", 1)[0].split(".", 1)[0])
+    return named
+
+
+def _put_aside(tops: set[str]) -> dict[str, ModuleType]:
+    """Take these top-level modules and their submodules out of sys.modules."""
+    aside = {name: module for name, module in sys.modules.items()
+             if name.split(".", 1)[0] in tops and name.split(".", 1)[0] != "bot"}
+    for name in aside:
+        del sys.modules[name]
+    return aside
 
 
 def _forget_imported(names: set[str], cwd: Path, pythonpath: str) -> None:

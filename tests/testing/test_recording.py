@@ -54,6 +54,8 @@ async def test_a_recorded_conversation_replays_offline(tmp_path: Path) -> None:
         import mybot
     finally:
         sys.path.remove(str(REPO_ROOT / "examples"))
+        # Not left for the next test of this worker: its own `mybot.py` is another module.
+        sys.modules.pop("mybot", None)
     model = RecordedModel(out)
     async with BotTester(mybot.app, model=model) as tester:
         reply = await tester.user("Anna").says("Where is my order A-7?")
