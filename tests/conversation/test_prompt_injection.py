@@ -13,10 +13,10 @@ import pytest
 from bot.features.documents.chat import ChatDocuments
 from bot.features.knowledge.types import Hit
 from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
+from bot.features.tools.decisions import DecisionKind
 from bot.features.tools.pinning import clean_text
 from bot.features.tools.text import DATA_NOTE
 from bot.features.tools.turnpart import waiting_calls
-from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.client import FoundationModelsClient
 from bot.grounding.prompt import grounded_prompt
 from bot.reading.extractors import extract
@@ -86,10 +86,10 @@ async def test_injected_text_cannot_run_a_write_or_change_who_asks(
         assert DATA_NOTE in texts
     # 3. Someone else's press does nothing; the asker's press runs it as the asker.
     waiting = waiting_calls(result)[0]
-    other = await tools.decide(waiting.id, confirmed=True, by=42)
+    other = await tools.decisions.decide(waiting.id, confirmed=True, by=42)
     assert other.kind is DecisionKind.NOT_YOURS
     assert "open_ticket" not in [c.name for c in shop.calls]
-    decision = await tools.decide(waiting.id, confirmed=True, by=ANNA.user_id)
+    decision = await tools.decisions.decide(waiting.id, confirmed=True, by=ANNA.user_id)
     assert decision.kind is DecisionKind.CONFIRMED
     assert decision.answer_id is not None
     await service.resume(PRIVATE, ANNA, decision.answer_id)

@@ -1,7 +1,7 @@
 """Tools: what the model may call (the toolbox, HTTP actions, MCP servers, Python functions,
 read from TOOLS_FILE and the App) and the tool loop that runs them in a turn (loop.py,
-turns.py, turn.py). The toolbox knows nothing of Telegram; the conversation core stores
-each call before it runs it.
+turns.py, decisions.py, turn.py). The toolbox knows nothing of Telegram; the conversation
+core stores each call before it runs it.
 
 The names below are imported on first use (PEP 562): the settings' section (settings.py),
 which `from bot import Settings` loads, must not bring httpx and the toolbox with it."""

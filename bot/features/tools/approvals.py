@@ -1,7 +1,7 @@
 """Requests someone else approves, in the chat (a tool's `approvers`, docs/helpdesk.md): the
 approvers' card (who asks, what, why, Approve and Deny, drawn as a confirmation card is), sent
 privately to each signed-in member of the group or to the named chat, and what the asker is
-told. Deciding, reminding and expiring are the stored call's (turns.py, presses.py)."""
+told. Deciding, reminding and expiring are the stored call's (decisions.py, presses.py)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ async def ask_approvers(outbox: Outbox, tools: ToolLoop, call: WaitingCall,
                  if member != call.user_id]
     elif kind == "chat":
         chats = [int(value)]
-    languages = await tools.languages(chats)
+    languages = await tools.decisions.languages(chats)
     ttl = tools.settings.approval_expire
     posted: list[tuple[int, int]] = []
     for chat_id in chats:
@@ -128,13 +128,13 @@ async def ask_approvers(outbox: Outbox, tools: ToolLoop, call: WaitingCall,
     what = what_of(call, t)
     who = approvers_text(call.approvers, t)
     if posted:
-        await tools.note_approval_cards(call.id, posted)
+        await tools.decisions.note_approval_cards(call.id, posted)
         log.info("tool call %s (%s) of user %s: sent to %d approver card(s) (%s)",
                  call.id, call.name, call.user_id, len(posted), call.approvers)
         return t("tool_approval_sent", what=what, approvers=who)
     log.warning("tool call %s (%s): no approver (%s) could be asked: withdrawn",
                 call.id, call.name, call.approvers)
-    await tools.unreachable(call.id)
+    await tools.decisions.unreachable(call.id)
     return t("tool_approval_nobody", what=what, approvers=who)
 
 

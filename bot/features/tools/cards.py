@@ -9,8 +9,9 @@ direction-changing characters in the model's arguments are shown as visible mark
 (`⟨U+202E⟩`), so what the person reads is what will be sent. Their callback_data carries only
 the stored call's id (1-64 bytes:
 https://core.telegram.org/bots/api#inlinekeyboardbutton), never the arguments; the press is
-an atomic state change on the stored call (bot/features/tools/turns.py `decide`), so it runs once
-however often it is pressed, on any replica, after any restart, and only on its own card.
+an atomic state change on the stored call (bot/features/tools/decisions.py `decide`), so it
+runs once however often it is pressed, on any replica, after any restart, and only on its own
+card.
 """
 
 from __future__ import annotations

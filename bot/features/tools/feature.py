@@ -78,6 +78,7 @@ async def lifespan(ctx: FeatureContext) -> AsyncIterator[None]:
             directory=ctx.built.find(EmployeeDirectory),
         )
         ctx.offer(loop)
+        ctx.offer(loop.decisions)  # what `fmbot chat` asks about a call waiting for a yes
         ctx.offer(CallsOfAnswer(calls_of_answer))
         ctx.offer(CallLines(call_lines_of(ground.db.sessionmaker)))
         ctx.turn(ToolsFeature(loop))

@@ -20,8 +20,9 @@ One turn's rounds, as one stream of snapshots for the conversation core:
 - Snapshots carry the text written in earlier rounds, so what the user saw stays; while calls
   run, a TOOL_CALLS snapshot names them (the front end shows a status).
 
-The stored calls' life across units of work (supersede, retry, resume, presses, expiry) is in
-turns.py, the base class.
+The stored calls' life across units of work (supersede, retry, resume) is turns.py's
+(`ToolLoop.turns`); what presses and the expiry sweep decide is decisions.py's
+(`ToolLoop.decisions`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from contextlib import aclosing
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.features.tools.decisions import Decisions
 from bot.features.tools.limits import ToolLimits
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
 from bot.features.tools.storage.models import ToolCall as StoredCall
@@ -52,7 +54,7 @@ from bot.features.tools.text import (
     with_data_note,
     with_text,
 )
-from bot.features.tools.turnpart import PRESS, ToolTurn, WaitingCall, waiting_calls
+from bot.features.tools.turnpart import PRESS, ToolTurn, WaitingCall
 from bot.features.tools.turns import (
     TO_RUN,
     Round,
@@ -60,11 +62,11 @@ from bot.features.tools.turns import (
     ToolTurns,
     rounds_of,
 )
+from bot.plugin.asker import Asker
 from bot.plugin.conversation import (
     ChatRef,
     Employee,
     Speaker,
-    TurnResult,
     TurnState,
     relinquished,
 )
@@ -123,7 +125,7 @@ def unknown_tool(name: str) -> str:
     return f"error: no tool named {name!r}"
 
 
-class ToolLoop(ToolTurns):
+class ToolLoop:
     def __init__(
         self,
         *,
@@ -135,14 +137,19 @@ class ToolLoop(ToolTurns):
         on_superseded: Callable[[int, list[int]], None] | None = None,
         directory: EmployeeDirectory | None = None,
     ) -> None:
-        super().__init__(toolbox=toolbox, settings=settings, sessionmaker=sessionmaker,
-                         desk_state=desk_state, on_superseded=on_superseded,
-                         directory=directory)
+        self.toolbox = toolbox
+        self.settings = settings
+        # Who the employees are (the identity feature's offer; None: no sign-in): the tools'
+        # groups and approvers are judged by it.
+        self.directory = directory
+        self._sessionmaker = sessionmaker
         self._model = model
-
-    def waiting(self, result: TurnResult) -> tuple[WaitingCall, ...]:
-        """The calls a finished turn waits for the user to press (the terminal chat asks)."""
-        return waiting_calls(result)
+        # Who asks, as the tools see it (the same as the App's context providers do).
+        self.asker = Asker(desk_state)
+        self.turns = ToolTurns(toolbox=toolbox, sessionmaker=sessionmaker,
+                               on_superseded=on_superseded)
+        self.decisions = Decisions(toolbox=toolbox, sessionmaker=sessionmaker,
+                                   directory=directory)
 
     def offers(self, model: str) -> bool:
         """Whether a turn on `model` runs through the loop (tools exist and the model takes
@@ -287,8 +294,8 @@ class ToolLoop(ToolTurns):
             number += 1
 
     async def _waiting_of(self, turn: TurnState, round_: Round) -> tuple[WaitingCall, ...]:
-        return await self._waiting(round_, asker=turn.speaker.display_name,
-                                   why=turn.question.text)
+        return await self.decisions.waiting_of(round_, asker=turn.speaker.display_name,
+                                               why=turn.question.text)
 
     def _budgeted(self, turn: TurnState) -> bool:
         return self.settings.daily_tokens > 0 and not turn.speaker.is_admin

@@ -16,8 +16,8 @@ from aiogram.types import CallbackQuery, Message, MessageEntity, ReplyParameters
 
 from bot.features.tools.approvals import ask_approvers
 from bot.features.tools.cards import PREFIX, parse
+from bot.features.tools.decisions import Decision, DecisionKind
 from bot.features.tools.loop import ToolLoop
-from bot.features.tools.turns import Decision, DecisionKind
 from bot.plugin.conversation import ChatRef, Employee, Speaker
 from bot.plugin.storage import Chat, User, UserRole
 from bot.plugin.telegram import BotRun, BotService, Deps, OutboxError, Target, Ticket, Translator
@@ -75,8 +75,9 @@ async def handle_tool_press(
     ticket = deps.queues.take(chat.id)
     try:
         confirmed, call_id = parsed
-        decision = await tools.decide(call_id, confirmed=confirmed, by=query.from_user.id,
-                                      card=(chat.id, message.message_id))
+        decision = await tools.decisions.decide(
+            call_id, confirmed=confirmed, by=query.from_user.id,
+            card=(chat.id, message.message_id))
         log.info("tool call %s in chat %s: %s", call_id, chat.id, decision.kind.value)
         if decision.approvers and decision.kind not in REFUSED:
             ticket.release()  # the turn goes on in the asker's chat, not this one
@@ -123,7 +124,7 @@ async def _carry_on(
     of the chat's lease answers it, as a turn cut short (the stored calls carry over), so no
     two replicas ever run one chat's turns at once."""
     if deps.replicas is not None:
-        reopened = await tools.reopen_for_resume(answer_id)
+        reopened = await tools.turns.reopen_for_resume(answer_id)
         if reopened is not None:  # None: not the chat's last question; carried on here
             ticket.release()
             if reopened:
@@ -275,9 +276,9 @@ async def expire_forever(deps: Deps, tools: ToolLoop, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            for reminder in await tools.remind_due():
+            for reminder in await tools.decisions.remind_due():
                 await _remind(deps, tools, reminder)
-            for decision in await tools.expire_due():
+            for decision in await tools.decisions.expire_due():
                 await _carry_on_expired(deps, tools, decision)
         except Exception:
             log.exception("the sweep of expired confirmations failed; retrying")
@@ -307,7 +308,7 @@ async def _remind(deps: Deps, tools: ToolLoop, reminder: Decision) -> None:
 
 
 async def _ask_late(deps: Deps, tools: ToolLoop, reminder: Decision) -> None:
-    call = await tools.waiting_call(reminder.call_id)
+    call = await tools.decisions.waiting_call(reminder.call_id)
     if call is None:
         return  # decided or erased meanwhile
     log.warning("tool call %s (%s): its approvers were never asked (the bot stopped before "

@@ -126,7 +126,7 @@ class ToolCards(BotService):
                 continue
             card = await post_card(self.outbox, target, call, t, ttl)
             if card is not None and tools is not None:
-                self._keep(tools.note_card(call.id, card))
+                self._keep(tools.decisions.note_card(call.id, card))
         return ids
 
     async def _ask_approvers(

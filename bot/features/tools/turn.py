@@ -36,7 +36,7 @@ class ToolsFeature(TurnFeature):
     async def opened(self, opening: Opening) -> None:
         loop = self.loop
         if opening.carried:
-            await loop.attach(opening.session, opening.carried, opening.answer_id)
+            await loop.turns.attach(opening.session, opening.carried, opening.answer_id)
         if loop.offers(opening.model):
             answers = [e.id for e in opening.window if e.role is MessageRole.ASSISTANT]
             opening.exchanges = await loop.exchanges(
@@ -70,19 +70,19 @@ class ToolsFeature(TurnFeature):
         })
 
     async def reset(self, session: AsyncSession, chat_id: int) -> None:
-        await self.loop.supersede(session, chat_id, None)  # nothing left to press
+        await self.loop.turns.supersede(session, chat_id, None)  # nothing left to press
 
     async def decline(self, session: AsyncSession, chat_id: int, user_id: int) -> None:
-        await self.loop.supersede(session, chat_id, user_id)
+        await self.loop.turns.supersede(session, chat_id, user_id)
 
     async def release(self, session: AsyncSession, answer_id: int, resume: bool) -> Sequence[int]:
-        return await self.loop.release(session, answer_id, resume)
+        return await self.loop.turns.release(session, answer_id, resume)
 
     async def resume(self, session: AsyncSession, answer_id: int) -> Question | None:
-        reopened = await self.loop.reopen(session, answer_id)
+        reopened = await self.loop.turns.reopen(session, answer_id)
         if reopened is None:
             return None
-        return await self.loop.question(session, reopened)
+        return await self.loop.turns.question(session, reopened)
 
 
 #: How much of a tool's result the trace keeps (the model was given up to TOOLS_RESULT_CHARS).

@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from bot.conversation import RELINQUISHED, ChatRef, ConversationService
 from bot.features.tools import ToolContext, ToolOutcome, ToolRunResult
+from bot.features.tools.decisions import DecisionKind
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.features.tools.text import ANSWER_NOW, DATA_NOTE
 from bot.features.tools.turn import ToolsFeature
 from bot.features.tools.turnpart import waiting_calls
-from bot.features.tools.turns import DecisionKind
 from bot.foundation_models.auth import ApiKeyAuth
 from bot.foundation_models.client import FoundationModelsClient
 from bot.foundation_models.openai_compat import OpenAICompatibleChatModel
@@ -296,12 +296,12 @@ async def test_confirmation_survives_a_restart_and_runs_once(
     # A restart: a new service (and loop) on the same database.
     source_after = ShopSource()
     again = build(database, wire, source_after)
-    decision = await tools_of(again).decide(waiting.id, confirmed=True, by=ANNA.user_id)
+    decision = await tools_of(again).decisions.decide(waiting.id, confirmed=True, by=ANNA.user_id)
     assert decision.kind is DecisionKind.CONFIRMED
     assert decision.ready
-    assert (await tools_of(again).decide(waiting.id, confirmed=True, by=ANNA.user_id)).kind is (
-        DecisionKind.ALREADY
-    )
+    again_pressed = await tools_of(again).decisions.decide(waiting.id, confirmed=True,
+                                                           by=ANNA.user_id)
+    assert again_pressed.kind is DecisionKind.ALREADY
     fm.queue_reply("Ticket opened.")
     assert decision.answer_id is not None
     done = await again.resume(PRIVATE, ANNA, decision.answer_id)
@@ -324,8 +324,8 @@ async def test_a_declined_call_is_not_run_and_the_model_is_told(
     service = build(database, client, source)
     fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
     result = await service.run_turn(PRIVATE, ANNA, "open a ticket")
-    decision = await tools_of(service).decide(waiting_calls(result)[0].id, confirmed=False,
-                                          by=ANNA.user_id)
+    decision = await tools_of(service).decisions.decide(waiting_calls(result)[0].id,
+                                                        confirmed=False, by=ANNA.user_id)
     assert decision.kind is DecisionKind.DECLINED
     assert decision.answer_id is not None
     fm.queue_reply("Fine, I did not open it.")
@@ -344,10 +344,10 @@ async def test_an_expired_confirmation_tells_the_model(
     fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
     result = await service.run_turn(PRIVATE, ANNA, "open a ticket")
     await asyncio.sleep(0.1)
-    late = await tools_of(service).decide(waiting_calls(result)[0].id, confirmed=True,
+    late = await tools_of(service).decisions.decide(waiting_calls(result)[0].id, confirmed=True,
                                           by=ANNA.user_id)
     assert late.kind is DecisionKind.EXPIRED
-    assert await tools_of(service).expire_due() == []  # the press already expired it
+    assert await tools_of(service).decisions.expire_due() == []  # the press already expired it
     fm.queue_reply("It expired; ask me again.")
     assert late.answer_id is not None
     done = await service.resume(PRIVATE, ANNA, late.answer_id)
@@ -363,7 +363,7 @@ async def test_the_expiry_sweep_carries_the_turn_on(
     fm.queue_reply("", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
     result = await service.run_turn(PRIVATE, ANNA, "open a ticket")
     await asyncio.sleep(0.1)
-    (due,) = await tools_of(service).expire_due()
+    (due,) = await tools_of(service).decisions.expire_due()
     assert (due.kind, due.answer_id, due.chat_id) == (
         DecisionKind.EXPIRED, result.message_id, PRIVATE.chat_id
     )
@@ -381,7 +381,7 @@ async def test_a_new_message_cancels_the_waiting_confirmation(
     assert row.state is ToolCallState.DECLINED
     answers = [m for m in await stored(database) if m.id == result.message_id]
     assert answers[0].status is MessageStatus.CANCELLED
-    decision = await tools_of(service).decide(row.id, confirmed=True, by=ANNA.user_id)
+    decision = await tools_of(service).decisions.decide(row.id, confirmed=True, by=ANNA.user_id)
     assert decision.kind is DecisionKind.ALREADY
     assert source.calls == []
 
@@ -520,7 +520,7 @@ async def test_the_terminal_asks_before_a_confirmed_tool_runs(
     fm.queue_reply("Sure.", tool_calls=[{"name": "open_ticket", "arguments": {"subject": "x"}}])
     fm.queue_reply("Opened.")
     await TerminalChat(service, database.sessionmaker, chat_id=7, read_line=read_line,
-                       out=out, tools=tools).run()
+                       out=out, tools=tools.decisions).run()
     assert asked[1] == '[Open a support ticket.: open_ticket {"subject": "x"}] run it? [y/N] '
     assert [c.name for c in source.calls] == ["open_ticket"]
     assert out.getvalue().count("Opened.") == 1

@@ -99,3 +99,39 @@ def test_the_files_secrets_are_scrubbed_from_logs(
     found = secrets_of(settings, FEATURES)
     assert "shop-secret-token" in found
     assert "en" not in found  # too short to scrub
+
+
+async def test_fmbot_chat_asks_before_a_call_that_needs_a_press(tmp_path: Path) -> None:
+    """`fmbot chat` finds the tool loop's decisions among the features' offers and asks there
+    about a call waiting for a yes; the write runs once, after the "y"."""
+    from tests.cli import run_bot_async
+    from tests.fakes.yandex.server import FakeFoundationModels
+    from tests.features.tools.apiserver import CompanyApi
+
+    async with CompanyApi() as api, FakeFoundationModels(api_key="k", folder_id="f") as fm:
+        (tmp_path / "tools.toml").write_text(
+            '[[http]]\nname = "open_ticket"\ndescription = "Open a support ticket."\n'
+            f'method = "post"\nurl = "{api.url}/tickets"\nconfirm = true\n'
+            '[http.parameters]\ntype = "object"\n'
+            'properties = { subject = { type = "string" } }\nrequired = ["subject"]\n',
+            encoding="utf-8")
+        fm.queue_reply("Sure.", tool_calls=[{"name": "open_ticket",
+                                             "arguments": {"subject": "printer"}}])
+        fm.queue_reply("Opened T-1.")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(REPO_ROOT),
+            "YANDEX_API_KEY": "k",
+            "YANDEX_FOLDER_ID": "f",
+            "YANDEX_LLM_URL": fm.url,
+            "YANDEX_OPERATION_URL": fm.url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            "TOOLS_FILE": str(tmp_path / "tools.toml"),
+        }
+        done = await run_bot_async(["chat"], cwd=tmp_path, env=env,
+                                   stdin="open a ticket\ny\n/exit\n")
+    assert done.returncode == 0, done.stderr
+    assert '[Open a support ticket.: open_ticket {"subject": "printer"}] run it? [y/N]' in (
+        done.stdout)
+    assert "Opened T-1." in done.stdout
+    assert [seen.json for seen in api.to("/tickets")] == [{"subject": "printer"}]
