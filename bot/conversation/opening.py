@@ -41,7 +41,7 @@ async def chat_settings(
         stored_model, stored_system = state.model, state.system_prompt
     conversation_id = state.conversation_id if state is not None else None
     if conversation_id is None:
-        conversation_id = (await conversations.current(chat.chat_id)).id
+        conversation_id = await conversations.open_id(chat.chat_id)
     model = stored_model or parts.default_model
     system = parts.default_system_prompt if stored_system is None else stored_system
     return model, system, conversation_id

@@ -40,6 +40,34 @@ async def test_current_opens_once_and_reset_keeps_the_old(database: Database) ->
     assert history[0].closed_at is not None
 
 
+async def test_open_id_opens_with_one_statement_or_reads_the_open_one(
+    database: Database,
+) -> None:
+    statements: list[str] = []
+
+    def seen(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    async with database.session() as session:
+        await ChatRepository(session).upsert(CHAT, "private")
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with database.session() as session:
+            opened = await ConversationRepository(session).open_id(CHAT)
+        assert statements == ["INSERT"], "a chat with no open conversation: one INSERT"
+        async with database.session() as session:
+            # One is open already (opened by another transaction, say): it is the one.
+            assert await ConversationRepository(session).open_id(CHAT) == opened
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    async with database.session() as session:
+        conversations = ConversationRepository(session)
+        assert (await conversations.current(CHAT)).id == opened
+        renewed = await conversations.reset(CHAT)
+        assert await conversations.open_id(CHAT) == renewed.id != opened
+        assert len(await conversations.for_chat(CHAT)) == 2
+
+
 async def test_chats_do_not_share_conversations(database: Database) -> None:
     async with database.session() as session:
         a = await _conversation(session, 1)

@@ -4,7 +4,7 @@ messages.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,7 @@ from bot.storage.models import (
     Message,
     utcnow,
 )
-from bot.storage.repositories._upsert import insert_for
+from bot.storage.repositories._upsert import insert_for, prebuilt
 from bot.storage.repositories.window import (
     PROMPT_STATUSES,
     HistoryEntry,
@@ -76,6 +76,18 @@ _CHAT_STATE = (
 )
 
 
+def _open_conversation(insert: Any) -> Any:
+    return (
+        insert(_conversations)
+        .values(chat_id=bindparam("open_chat_id"), opened_at=bindparam("open_at"))
+        .on_conflict_do_nothing(
+            index_elements=[_conversations.c.chat_id],
+            index_where=_conversations.c.closed_at.is_(None),
+        )
+        .returning(_conversations.c.id)
+    )
+
+
 class ConversationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -103,6 +115,19 @@ class ConversationRepository:
         opened = await self._open(chat_id)
         assert opened is not None, "the open conversation vanished inside our transaction"
         return opened
+
+    async def open_id(self, chat_id: int) -> int:
+        """The id of the chat's open conversation, opened now if there is none: for a caller
+        that read none a moment ago, one INSERT ... RETURNING (`current` reads, inserts and
+        reads again); a conversation another transaction opened since is read. The chat row
+        must exist."""
+        opened = await self.session.scalar(
+            prebuilt(self.session, "open_conversation", _open_conversation),
+            {"open_chat_id": chat_id, "open_at": utcnow()},
+        )
+        if opened is not None:
+            return int(opened)
+        return (await self.current(chat_id)).id
 
     async def reset(self, chat_id: int) -> Conversation:
         """Close the chat's open conversation (kept for the record) and open a new one."""
