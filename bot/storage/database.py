@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 
+from bot.storage.compiled import SHARED
 from bot.storage.pooling import PING_AFTER_IDLE, ping_when_idle
 from bot.storage.sqlite_inline import INLINE_BUSY_TIMEOUT_MS, connect_inline, is_inline
 
@@ -173,6 +174,8 @@ def create_engine(
         # replica's CPU under bench_load, py-spy). The rest idle and may be closed by the
         # server; the check still catches that when one is taken again.
         kwargs.setdefault("pool_use_lifo", True)
+    # The process's engines share their compiled SQL (compiled.py says why).
+    kwargs["execution_options"] = {"compiled_cache": SHARED, **kwargs.get("execution_options", {})}
     engine = create_async_engine(url, **kwargs)
     if not is_sqlite(url) and not kwargs.get("pool_pre_ping"):
         ping_when_idle(engine, ping_after_idle)
