@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,17 @@ class Failover:
             requests_from=len(self.r.fm.requests),
             logs_from={name: bot.log_mark() for name, bot in self.r.bots.items()},
         )
+
+    async def alone(self, name: str) -> Failover:
+        """The same cluster down to replica `name`: the others killed and out of the proxy,
+        which sends every update to `name` from now on."""
+        # Every backend the proxy began with (`sent` keeps them), in the replicas' order.
+        backends = dict(zip(self.r.bots, self.r.proxy.sent, strict=True))
+        for other, bot in self.r.bots.items():
+            if other != name:
+                await bot.kill()
+        self.r.proxy.backends = [backends[name]]
+        return replace(self, r=replace(self.r, bots={name: self.r.bots[name]}))
 
     def texts(self, chat_id: int) -> list[str]:
         return [t for t in self.shown(chat_id) if t != self.notice]

@@ -1,11 +1,11 @@
-"""PostgreSQL failing over while answers stream (issue 50), one test in four steps on three
+"""PostgreSQL failing over while answers stream (issue 50), one test in four steps on two
 clusters: under three webhook replicas behind a round-robin proxy (8 s); under one (a 20 s
-failover; an 8 s one takes the same path, shorter), then, on the same replica and new chats,
-with the chats' leases lost mid-outage; past the outage grace, on a replica of its own (its
-DATABASE_OUTAGE_GRACE differs). A bot interpreter costs about 4 CPU-seconds to start (issue
-82): the leases step goes on the 20 s step's replica rather than a fresh one, and counts what
-it checks (log lines, model requests) from where it began. tests/e2e/failover.py has the
-scenario: no user sees
+failover; an 8 s one takes the same path, shorter), the same cluster down to its replica a;
+on a alone again, with the chats' leases lost mid-outage; past the outage grace, on a replica
+of its own (its DATABASE_OUTAGE_GRACE differs). A bot interpreter costs about 4 CPU-seconds
+to start (issue 82): the one-replica steps go on the three replicas' a rather than fresh
+ones, with chats of their own, and count what they check (log lines, model requests) from
+where they began. tests/e2e/failover.py has the scenario: no user sees
 an error, every question is answered exactly once, in order, with its history in the
 prompt; the log says once that the database went away and once that it is back, without
 tracebacks. Skipped when PostgreSQL is not reachable (the `postgres_url` fixture says so)."""
@@ -32,6 +32,10 @@ pytestmark = [pytest.mark.process, pytest.mark.timeout(720), pytest.mark.xdist_g
 PRIVATE = list(range(1, 9))  # answering when the database goes away
 GROUPS = [-100_002, -100_001]
 LATE = [21, 22, 23]  # first asking during the outage
+# The one-replica steps on the three replicas' cluster (its replica a): chats of their own.
+ALONE_PRIVATE = list(range(31, 39))
+ALONE_GROUP = -100_003
+ALONE_LATE = [41, 42]
 
 
 def check(f: Failover, notices: int = 0) -> None:
@@ -60,7 +64,9 @@ async def three_replicas_ride_out_an_8_s_failover(cluster: Failover) -> None:
 
 
 async def one_replica_rides_out_a_20_s_failover(cluster: Failover) -> None:
-    f = cluster.again(busy=[*PRIVATE[:4], GROUPS[0]], late=LATE[:2])
+    """On the cluster of the step before, down to its replica a (b and c killed)."""
+    f = (await cluster.alone("a")).again(busy=[*ALONE_PRIVATE[:4], ALONE_GROUP],
+                                         late=ALONE_LATE)
     await ride_out(f, 20.0)
     check(f)
     assert any(m.startswith("database unreachable") for m in f.messages("a"))
@@ -73,8 +79,8 @@ async def answers_delivered_while_the_database_is_away_are_not_sent_again_when_l
     seconds mid-outage and give its chats' leases up. An answer it delivered while the
     database was away (stored once the database is back) must not be answered again by the
     chat's next holder. The leases are taken from it here by deleting them in Redis. On the
-    replica of the step before, with chats it has not seen."""
-    f = cluster.again(busy=PRIVATE[4:8], late=[])
+    replica of the step before, alone, with chats it has not seen."""
+    f = (await cluster.alone("a")).again(busy=ALONE_PRIVATE[4:8], late=[])
     bot_id = f.r.tg.token.split(":", 1)[0]
 
     async def lose_the_leases() -> None:
@@ -117,8 +123,8 @@ class Cluster:
 
 
 CLUSTERS = (
-    Cluster(("a", "b", "c"), (three_replicas_ride_out_an_8_s_failover,)),
-    Cluster(("a",), (
+    Cluster(("a", "b", "c"), (
+        three_replicas_ride_out_an_8_s_failover,
         one_replica_rides_out_a_20_s_failover,
         answers_delivered_while_the_database_is_away_are_not_sent_again_when_leases_are_lost,
     )),
