@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from tests.e2e.failover import Failover, failover_cluster, ride_out
+from tests.e2e.harness import run_step
 
 # Not in the "replicas" xdist group of the two other replica tests (test_replicas_polling.py
 # says why they share one): on the process step's two workers the three of them one after
@@ -146,8 +147,4 @@ async def test_replicas_ride_out_a_database_failover(
         ) as base:
             for step in cluster.steps:
                 n += 1
-                try:
-                    await step(base)
-                except BaseException as exc:
-                    exc.add_note(f"in step {n} of 4: {step.__name__.replace('_', ' ')}")
-                    raise
+                await run_step(n, 4, step, base)

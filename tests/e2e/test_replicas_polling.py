@@ -25,7 +25,7 @@ import pytest
 import redis
 
 from tests.coordination.proxy import TcpProxy
-from tests.e2e.harness import BotDiedError
+from tests.e2e.harness import BotDiedError, run_step
 from tests.e2e.processes import FM_API_KEY, FM_FOLDER, BotProcess, bot_env
 from tests.fakes.telegram.server import TelegramServer
 from tests.fakes.yandex.server import FakeFoundationModels
@@ -436,8 +436,4 @@ async def test_polling_replicas_hand_over_without_losing_or_repeating(
                                 redis_url) as r:
             for step in steps:
                 n += 1
-                try:
-                    await step(r)
-                except BaseException as exc:
-                    exc.add_note(f"in step {n} of 5: {step.__name__.replace('_', ' ')}")
-                    raise
+                await run_step(n, 5, step, r)
