@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,31 @@ class Failover:
     back_at: float = 0.0  # the same, as time.time() (for the bots' log lines)
     # Past DATABASE_OUTAGE_GRACE: the notice, which `texts` leaves out (`notices` counts it).
     notice: str = NOTICE
+    # Where this scenario began, when it is not the replicas' first: the model's requests
+    # and each replica's log lines before it are another scenario's.
+    requests_from: int = 0
+    logs_from: dict[str, int] = field(default_factory=dict)
+    redis_url: str = ""  # the replicas' Redis
+
+    def again(self, busy: Sequence[int], late: Sequence[int]) -> Failover:
+        """Another scenario on the same replicas (chats of its own, which no scenario before
+        it used): what it checks is counted from now."""
+        return Failover(
+            self.r, self.db, list(busy), list(late), notice=self.notice, redis_url=self.redis_url,
+            requests_from=len(self.r.fm.requests),
+            logs_from={name: bot.log_mark() for name, bot in self.r.bots.items()},
+        )
+
+    async def alone(self, name: str) -> Failover:
+        """The same cluster down to replica `name`: the others killed and out of the proxy,
+        which sends every update to `name` from now on."""
+        # Every backend the proxy began with (`sent` keeps them), in the replicas' order.
+        backends = dict(zip(self.r.bots, self.r.proxy.sent, strict=True))
+        for other, bot in self.r.bots.items():
+            if other != name:
+                await bot.kill()
+        self.r.proxy.backends = [backends[name]]
+        return replace(self, r=replace(self.r, bots={name: self.r.bots[name]}))
 
     def texts(self, chat_id: int) -> list[str]:
         return [t for t in self.shown(chat_id) if t != self.notice]
@@ -76,14 +101,18 @@ class Failover:
                 if self.texts(ch) != self.expected(ch)}
 
     def logs(self) -> str:
-        return "\n".join(f"--- {name}:\n{bot.log_text()}" for name, bot in self.r.bots.items())
+        """The replicas' logs in this scenario."""
+        return "\n".join(f"--- {name}:\n{bot.log_text()[self.logs_from.get(name, 0):]}"
+                         for name, bot in self.r.bots.items())
 
     def answered(self, chat_id: int, n: int) -> bool:
         """Whether the chat shows the answer to its question `n`."""
         return self.expected(chat_id)[n - 1] in self.texts(chat_id)
 
     def messages(self, name: str) -> list[str]:
-        return [str(r.get("message", "")) for r in self.r.bots[name].log_records()]
+        """Replica `name`'s log messages in this scenario."""
+        since = self.logs_from.get(name, 0)
+        return [str(r.get("message", "")) for r in self.r.bots[name].log_records(since)]
 
     async def wait_for(self, predicate: Any, timeout: float) -> None:  # noqa: ASYNC109
         def check() -> object:
@@ -99,9 +128,9 @@ class Failover:
             raise AssertionError(f"timed out; wrong chats: {self.wrong()}\n{tails}") from None
 
     def prompts(self) -> list[list[tuple[str, str]]]:
-        """Each chat completion's messages as (role, text), in arrival order."""
+        """Each chat completion's messages as (role, text), in arrival order (this scenario's)."""
         out = []
-        for request in self.r.fm.requests:
+        for request in self.r.fm.requests[self.requests_from:]:
             body = request.json
             if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
                 continue
@@ -137,7 +166,7 @@ def through(proxy_port: int, url: str) -> str:
 @asynccontextmanager
 async def failover_cluster(
     names: Sequence[str], workdir: Path, *, postgres_url: str, redis_url: str,
-    busy: Sequence[int], late: Sequence[int], extra: dict[str, str] | None = None,
+    busy: Sequence[int] = (), late: Sequence[int] = (), extra: dict[str, str] | None = None,
     webhook_parallel: bool = False,
 ) -> AsyncIterator[Failover]:
     pg = make_url(postgres_url)
@@ -151,7 +180,7 @@ async def failover_cluster(
             extra={"YANDEX_MAX_CONCURRENT_GENERATIONS": "60", **(extra or {})},
             webhook_parallel=webhook_parallel,
         ) as r:
-            yield Failover(r, db, list(busy), list(late))
+            yield Failover(r, db, list(busy), list(late), redis_url=redis_url)
     finally:
         await db.stop()
 

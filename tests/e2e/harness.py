@@ -26,7 +26,7 @@ The fakes can also run as processes (benchmarks): ``start_fm_process`` and
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -77,6 +77,16 @@ START_WITHIN = 180.0
 
 class BotDiedError(AssertionError):
     """The bot process exited while a test was waiting for it."""
+
+
+async def run_step(n: int, total: int, step: Callable[[T], Awaitable[None]], on: T) -> None:
+    """Step `n` of a test in `total` steps, on `on`; a failure names it (its function's
+    name: "in step 2 of 5: a poller cut off from redis ...")."""
+    try:
+        await step(on)
+    except BaseException as exc:
+        exc.add_note(f"in step {n} of {total}: {step.__name__.replace('_', ' ')}")
+        raise
 
 
 class E2E:

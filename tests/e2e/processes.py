@@ -233,10 +233,19 @@ class BotProcess:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
-    def log_records(self) -> list[dict[str, Any]]:
-        """The JSON log lines (LOG_FORMAT=json); other lines (tracebacks...) are skipped."""
+    def log_mark(self) -> int:
+        """Where the log has got to (after its last whole line): `log_records(since=...)` then
+        reads only what came after, a line being written now included."""
+        if not self.log_path.exists():
+            return 0
+        text = self.log_text()
+        return text.rfind("\n") + 1
+
+    def log_records(self, since: int = 0) -> list[dict[str, Any]]:
+        """The JSON log lines (LOG_FORMAT=json); other lines (tracebacks...) are skipped. With
+        `since` (a `log_mark()`), only those written after it."""
         records = []
-        for line in self.log_text().splitlines():
+        for line in self.log_text()[since:].splitlines():
             if line.startswith("{"):
                 with contextlib.suppress(json.JSONDecodeError):
                     records.append(json.loads(line))
