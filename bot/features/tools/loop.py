@@ -32,24 +32,23 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.features.tools import Toolbox, ToolDefinition, ToolOutcome, ToolRunResult
+from bot.features.tools import Toolbox, ToolOutcome, ToolRunResult, history
 from bot.features.tools.decisions import Decisions
 from bot.features.tools.limits import ToolLimits
+from bot.features.tools.offering import for_members, offered_in
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
 from bot.features.tools.storage.models import ToolCall as StoredCall
 from bot.features.tools.storage.models import ToolCallState
 from bot.features.tools.text import (
     ANSWER_NOW,
     added_usage,
-    as_data,
     fitted,
     joined,
-    result_text,
     running_status,
     with_data_note,
     with_text,
@@ -65,7 +64,6 @@ from bot.features.tools.turns import (
 from bot.plugin.asker import Asker
 from bot.plugin.conversation import (
     ChatRef,
-    Employee,
     Speaker,
     TurnState,
     relinquished,
@@ -80,7 +78,6 @@ from bot.plugin.models import (
     Snapshot,
     Tool,
     ToolCall,
-    ToolResult,
     Usage,
 )
 from bot.plugin.offers import EmployeeDirectory
@@ -91,34 +88,6 @@ logger = logging.getLogger(__name__)
 
 UNCONFIRMED_TEXT = ("error: this action needs the user's confirmation and was not confirmed; "
                     "it was not run.")
-
-
-def _acts(definition: ToolDefinition) -> bool:
-    """Declared as changing something (or as needing a person's press)."""
-    return definition.writes or definition.confirm
-
-
-def offered_in(chat: ChatRef, definition: ToolDefinition) -> bool:
-    """Whether the tool may be offered and run in `chat`. In a chat the deployment does not
-    own (`chat.surface`: a business chat) tools are closed unless declared safe for it, and
-    nothing that writes or needs a press runs in a read-only chat."""
-    if chat.read_only and _acts(definition):
-        return False
-    if chat.surface:
-        return chat.surface == "business" and definition.business
-    return True
-
-
-def for_members(definition: ToolDefinition, chat: ChatRef, employee: Employee | None) -> bool:
-    """Whether a tool limited to groups (`ToolDefinition.groups`) may be offered and run for
-    `employee` in `chat`: a member of one of them, signed in, in a private chat. In a group
-    chat everyone reads the answer, so such a tool is not offered there (as the knowledge
-    base reads only open documents there)."""
-    if not definition.groups:
-        return True
-    if chat.type != "private" or employee is None:
-        return False
-    return not employee.groups.isdisjoint(definition.groups)
 
 
 def unknown_tool(name: str) -> str:
@@ -169,45 +138,6 @@ class ToolLoop:
             if offered_in(chat, d) and for_members(d, chat, speaker.employee)
         )
 
-    # -- history ---------------------------------------------------------------------------
-
-    async def exchanges(
-        self, session: AsyncSession, answer_ids: Collection[int], *, user_id: int
-    ) -> dict[int, tuple[ChatMessage, ...]]:
-        """The tool exchanges of earlier answers (settled rounds only), for the prompt of a
-        turn of `user_id`: only the calls that user asked for. In a group, another member's
-        calls ran with that member's identity and their results may hold what the answer
-        never showed: this turn sees only the answers the chat was shown."""
-        found = await ToolCallRepository(session).for_answers(answer_ids)
-        out: dict[int, tuple[ChatMessage, ...]] = {}
-        for answer_id, calls in found.items():
-            messages: list[ChatMessage] = []
-            own = [call for call in calls if call.user_id == user_id]
-            for round_ in rounds_of(own):
-                if round_.settled():
-                    messages.extend(self._exchange(round_, with_preface=False))
-            if messages:
-                out[answer_id] = tuple(messages)
-        return out
-
-    def _exchange(self, round_: Round, *, with_preface: bool) -> list[ChatMessage]:
-        calls = tuple(ToolCall(c.name, dict(c.arguments), c.call_id) for c in round_.calls)
-        results = tuple(
-            ToolResult(c.name, self._content(c.name, result_text(c)), c.call_id)
-            for c in round_.calls
-        )
-        preface = round_.preface if with_preface else ""
-        return [
-            ChatMessage(Role.ASSISTANT, preface, tool_calls=calls),
-            # Natively results go back in a user message (as the SDK sends them).
-            ChatMessage(Role.USER, "", tool_results=results),
-        ]
-
-    def _content(self, name: str, text: str) -> str:
-        """A result as the model is given it: cleaned, cut to size, marked as the tool's data
-        from its start to its end."""
-        return as_data(name, text, self.settings.result_chars)
-
     # -- the loop --------------------------------------------------------------------------
 
     async def stream(
@@ -232,6 +162,7 @@ class ToolLoop:
                 stored = await ToolCallRepository(session).for_answer(turn.answer_id)
                 await session.commit()
         exchange: list[ChatMessage] = []
+        chars = self.settings.result_chars  # of each result the model is given
         shown, usage = "", Usage()
         rounds = rounds_of(stored)
         for round_ in rounds:
@@ -242,7 +173,7 @@ class ToolLoop:
             if not round_.settled():
                 yield running_status(joined(shown, round_.preface), usage, round_)
                 await self._run_round(turn, round_)
-            exchange.extend(self._exchange(round_, with_preface=True))
+            exchange.extend(history.exchange(round_, chars, with_preface=True))
             if not state.continued:
                 shown = joined(shown, round_.preface)
         number = len(rounds)
@@ -289,7 +220,7 @@ class ToolLoop:
                 return
             yield running_status(joined(shown, text), usage, round_)
             await self._run_round(turn, round_)
-            exchange.extend(self._exchange(round_, with_preface=True))
+            exchange.extend(history.exchange(round_, chars, with_preface=True))
             shown = joined(shown, text)
             number += 1
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.tools.history import earlier_exchanges
 from bot.features.tools.loop import ToolLoop
 from bot.features.tools.storage.calls import ToolCallRepository
 from bot.features.tools.storage.models import ToolCall
@@ -39,9 +40,9 @@ class ToolsFeature(TurnFeature):
             await loop.turns.attach(opening.session, opening.carried, opening.answer_id)
         if loop.offers(opening.model):
             answers = [e.id for e in opening.window if e.role is MessageRole.ASSISTANT]
-            opening.exchanges = await loop.exchanges(
-                opening.session, answers, user_id=opening.speaker.user_id
-            )
+            opening.exchanges = await earlier_exchanges(
+                opening.session, answers, user_id=opening.speaker.user_id,
+                result_chars=loop.settings.result_chars)
 
     def stream(
         self,

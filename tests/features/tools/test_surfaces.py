@@ -15,8 +15,8 @@ import pytest
 from bot import App, ToolContext
 from bot.conversation import ChatRef
 from bot.extending.functions import FunctionTools, ToolFunctionError
-from bot.features.tools.loop import offered_in
 from bot.features.tools.mcpoffer import screen
+from bot.features.tools.offering import offered_in
 from bot.features.tools.toolsfile import McpServer
 from bot.testing import BotTester, ModelRequest, ScriptedModel
 
