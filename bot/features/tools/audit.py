@@ -13,8 +13,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.features.tools.storage.calls import ToolStats
 from bot.features.tools.storage.models import ToolCall, ToolCallState
+from bot.features.tools.storage.rows import ToolStats
 
 ARGUMENTS_SHOWN = 160
 STATE_WORDS = {

@@ -100,10 +100,10 @@ def call_lines_of(
 
     async def lines(user_id: int) -> list[str]:
         from bot.features.tools.audit import call_line
-        from bot.features.tools.storage.calls import ToolCallRepository
+        from bot.features.tools.storage.audit import ToolCallAudit
 
         async with sessionmaker() as session:
-            calls = await ToolCallRepository(session).for_chat(user_id, limit)
+            calls = await ToolCallAudit(session).for_chat(user_id, limit)
         return [call_line(call, with_user=False) for call in calls]
 
     return lines

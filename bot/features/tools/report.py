@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.features.tools.audit import stats_table, tools_csv_path, write_stats_csv
-from bot.features.tools.storage.calls import ToolCallRepository
+from bot.features.tools.storage.audit import ToolCallAudit
 from bot.plugin.commands import ReportSection
 from bot.plugin.storage import utcnow
 
@@ -21,7 +21,7 @@ def tools_report() -> ReportPart:
     async def part(db: Database, days: int) -> ReportSection:
         since = utcnow() - dt.timedelta(days=days)
         async with db.sessionmaker() as session:
-            stats = await ToolCallRepository(session).stats(since=since)
+            stats = await ToolCallAudit(session).stats(since=since)
 
         def csv(path: Path) -> str:
             where = tools_csv_path(path)

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.tools.audit import calls_text
-from bot.features.tools.storage.calls import ToolCallRepository
+from bot.features.tools.storage.audit import ToolCallAudit
 from bot.plugin.telegram import Deps, Translator, refuse, say
 from bot.plugin.texts import register_texts
 
@@ -67,7 +67,7 @@ async def cmd_toolcalls(
                                           most=MOST_SHOWN))
             return
         name = argument
-    calls = await ToolCallRepository(session).recent(limit, name=name)
+    calls = await ToolCallAudit(session).recent(limit, name=name)
     text = calls_text(calls)
     await session.commit()  # never hold the database while talking to Telegram
     if not calls:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.features.tools.audit import calls_text, stats_table, tools_csv_path, write_stats_csv
+from bot.features.tools.storage.audit import ToolCallAudit
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
 from bot.features.tools.storage.models import ToolCallState
 from bot.storage.database import Database
@@ -100,7 +101,7 @@ async def test_report_counts_calls_failures_and_declines_per_tool(
 ) -> None:
     await store_calls(sqlite_database)
     async with sqlite_database.session() as session:
-        stats = await ToolCallRepository(session).stats()
+        stats = await ToolCallAudit(session).stats()
     table = stats_table(stats, 7)
     assert table.splitlines() == [
         "Tools (last 7 days)",
@@ -121,7 +122,7 @@ async def test_lines_fit_one_message(sqlite_database: Database) -> None:
     for _ in range(12):
         await store_calls(sqlite_database)
     async with sqlite_database.session() as session:
-        calls = await ToolCallRepository(session).recent(160)
+        calls = await ToolCallAudit(session).recent(160)
     text = calls_text(calls, limit=1000)
     assert len(text) <= 1000 + 20
     assert text.splitlines()[-1].endswith("more")

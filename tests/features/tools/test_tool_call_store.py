@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from bot.features.tools.storage.audit import ToolCallAudit
 from bot.features.tools.storage.calls import NewToolCall, ToolCallRepository
 from bot.features.tools.storage.models import ToolCall, ToolCallState
 from bot.storage.database import Database
@@ -119,7 +120,9 @@ async def test_retry_detaches_and_resume_moves_the_calls(database: Database) -> 
         b = await MessageRepository(session).add(conv.id, MessageRole.ASSISTANT, "",
                                                  reply_to_id=q)
         repo = ToolCallRepository(session)
-        assert await repo.move_to_answer(a, b.id) == 2
+        carried = [call.id for call in await repo.for_answer(a)]  # as a resume releases them
+        assert len(carried) == 2
+        await repo.attach(carried, b.id)
         assert len(await repo.for_answer(b.id)) == 2
         assert await repo.detach(b.id) == 2
         assert await repo.for_answer(b.id) == []
@@ -147,10 +150,10 @@ async def test_audit_counts_per_tool(database: Database) -> None:
                           result="error: HTTP 500: boom", detail="500", latency_ms=12)
         await repo.decide(write, confirmed=False, by=ANN)
     async with database.session() as session:
-        repo = ToolCallRepository(session)
-        stats = {s.name: s for s in await repo.stats()}
-        recent = await repo.recent(10)
-        mine = await repo.for_chat(ANN)
+        audit = ToolCallAudit(session)
+        stats = {s.name: s for s in await audit.stats()}
+        recent = await audit.recent(10)
+        mine = await audit.for_chat(ANN)
     assert stats["order_status"].calls == 1
     assert stats["order_status"].failures == 1
     assert stats["open_ticket"].declines == 1

@@ -1,5 +1,6 @@
 """Stored tool calls: written before they run, changed by atomic state moves, read for the
-prompt (a turn's rounds), for resuming a turn after a crash, and for the audit views."""
+prompt (a turn's rounds) and for resuming a turn after a crash. What the audit views read is
+audit.py's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, case, func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.tools.storage.models import ToolCall, ToolCallState
@@ -15,7 +16,6 @@ from bot.features.tools.storage.models import ToolCall, ToolCallState
 # The rows' types are imported from here too (the repository's public names).
 from bot.features.tools.storage.rows import Declined as Declined
 from bot.features.tools.storage.rows import NewToolCall as NewToolCall
-from bot.features.tools.storage.rows import ToolStats as ToolStats
 from bot.features.tools.storage.rows import digest, new_idempotency_key
 from bot.plugin.storage import Message, MessageRole, MessageStatus, utcnow
 
@@ -112,14 +112,6 @@ class ToolCallRepository:
             assert row.answer_id is not None
             found.setdefault(row.answer_id, []).append(row)
         return found
-
-    async def move_to_answer(self, old_answer_id: int, new_answer_id: int) -> int:
-        """A resumed turn carries on with the calls of the answer a crash cut short."""
-        return await self._count(
-            update(ToolCall)
-            .where(ToolCall.answer_id == old_answer_id)
-            .values(answer_id=new_answer_id, updated_at=utcnow())
-        )
 
     async def detach(self, answer_id: int) -> int:
         """A /retry starts the turn afresh: the old attempt's calls stay for the audit but
@@ -399,43 +391,6 @@ class ToolCallRepository:
                        Message.status == MessageStatus.WAITING)
                 .values(status=MessageStatus.CANCELLED, updated_at=utcnow())
             )
-
-    # -- audit -----------------------------------------------------------------------------
-
-    async def recent(self, limit: int = 20, *, name: str | None = None) -> list[ToolCall]:
-        """The newest calls, newest first (admins' command)."""
-        stmt = select(ToolCall).order_by(ToolCall.id.desc()).limit(limit)
-        if name is not None:
-            stmt = stmt.where(ToolCall.name == name)
-        return list(await self.session.scalars(stmt))
-
-    async def for_chat(self, chat_id: int, limit: int = 50) -> list[ToolCall]:
-        """A chat's calls, oldest first (the support-desk card)."""
-        rows = await self.session.scalars(
-            select(ToolCall)
-            .where(ToolCall.chat_id == chat_id)
-            .order_by(ToolCall.id.desc())
-            .limit(limit)
-        )
-        return list(reversed(list(rows)))
-
-    async def stats(self, since: dt.datetime | None = None) -> list[ToolStats]:
-        """Per tool: calls, failures (failed or timed out), declines, expiries."""
-        failed = func.sum(case((ToolCall.state == ToolCallState.FAILED, 1), else_=0))
-        declined = func.sum(case((ToolCall.state == ToolCallState.DECLINED, 1), else_=0))
-        expired = func.sum(case((ToolCall.state == ToolCallState.EXPIRED, 1), else_=0))
-        stmt = (
-            select(ToolCall.name, func.count(), failed, declined, expired)
-            .group_by(ToolCall.name)
-            .order_by(ToolCall.name)
-        )
-        if since is not None:
-            stmt = stmt.where(ToolCall.created_at >= since)
-        rows = (await self.session.execute(stmt)).all()
-        return [
-            ToolStats(name, int(calls), int(f or 0), int(d or 0), int(e or 0))
-            for name, calls, f, d, e in rows
-        ]
 
     async def _count(self, statement: Any) -> int:
         result = await self.session.execute(
