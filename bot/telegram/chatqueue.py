@@ -7,6 +7,11 @@ runs jobs strictly in ticket order, and a ticket whose update produced no job is
 The running job is an asyncio task of its own, so `/stop` and the draft stop button cancel it
 while the worker and the polling loop carry on.
 
+A handler's own short reply (`say`: a sticker's, an unknown command's, a refusal) is sent by
+the handler, not as a job; `in_turn` keeps those in order too: it waits until the updates
+taken before it are through their handlers, so two quick messages are not answered the
+other way round when the first one's middlewares happened to be slower.
+
 A ticket may carry `on_done`, run by the worker once the ticket's job has ended (or at once,
 in order, when the update produced no job): the durable queue settles the update there
 (bot/telegram/intake.py). Shutdown skips it for what it cancels or never ran, so those updates
@@ -19,6 +24,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from bot.conversation import RELINQUISHED
@@ -27,6 +33,10 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
+
+# The ticket of the update the running handler serves (set by `OrderingMiddleware` for the
+# handler's task alone): `say` finds its place in the chat's order through it.
+HANDLING: ContextVar[Ticket | None] = ContextVar("HANDLING", default=None)
 
 
 class Ticket:
@@ -109,6 +119,25 @@ class ChatQueues:
             return True
         lane = self._lanes.get(chat_id)
         return lane is not None and any(not ticket.used for ticket in lane.tickets)
+
+    async def in_turn(self, ticket: Ticket) -> None:
+        """Until every update of the ticket's chat taken before it is through its handler
+        (its ticket submitted or released): a reply the handler sends itself then follows
+        theirs. Jobs ahead are not waited for; an answer still streaming does not hold a
+        sticker's note back."""
+        lane = self._lanes.get(ticket.chat_id)
+        if lane is None or ticket.used:
+            return
+        ahead = []
+        for earlier in lane.tickets:
+            if earlier is ticket:
+                break
+            if not earlier.used:
+                ahead.append(earlier._future)
+        else:
+            return  # not in this lane (an abandoned one's): nothing to keep order with
+        if ahead:
+            await asyncio.wait(ahead)
 
     def waiting(self) -> int:
         """Updates waiting in every chat's queue (the running jobs not counted)."""

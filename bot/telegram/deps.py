@@ -15,7 +15,7 @@ from bot.conversation.types import Employee
 from bot.telegram.access import AccessPolicy
 from bot.telegram.answer_parts import Asked, Target
 from bot.telegram.answers import Answerer
-from bot.telegram.chatqueue import ChatQueues, Ticket
+from bot.telegram.chatqueue import HANDLING, ChatQueues, Ticket
 from bot.telegram.chatsignals import ReplicaRequests
 from bot.telegram.middlewares import RecentlySeen
 from bot.telegram.notices import PersonalNotices
@@ -162,6 +162,7 @@ async def refuse(deps: Deps, message: Message, text: str) -> None:
     shown to them alone (notices.py); elsewhere, as every reply, to their message in groups,
     plainly in private chats."""
     if deps.notices is not None:
+        await _in_turn(deps)
         await deps.notices.tell_sender(message, text)
         return
     await say(deps, message, text)
@@ -170,9 +171,17 @@ async def refuse(deps: Deps, message: Message, text: str) -> None:
 async def say(deps: Deps, message: Message, text: str) -> None:
     """A short reply about the message itself (too big, unreadable, off): to the message in
     groups, plainly in private chats."""
+    await _in_turn(deps)
     private = message.chat.type == "private"
     await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
                       thread_id=thread_of(message))
+
+
+async def _in_turn(deps: Deps) -> None:
+    """In a handler: after the replies to the chat's earlier updates (`ChatQueues.in_turn`)."""
+    ticket = HANDLING.get()
+    if ticket is not None:
+        await deps.queues.in_turn(ticket)
 
 
 def answer_target(message: Message, ticket: Ticket, deps: Deps, replayed: bool) -> Target:

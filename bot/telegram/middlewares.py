@@ -42,7 +42,7 @@ from bot.storage.models import UserRole, utc_today
 from bot.storage.repositories import ChatRepository, UsageRepository, UserRepository
 from bot.telegram.access import AccessPolicy
 from bot.telegram.admission import AdmissionMiddleware, Gatekeeper, Standing
-from bot.telegram.chatqueue import ChatQueues
+from bot.telegram.chatqueue import HANDLING, ChatQueues
 from bot.telegram.intake import Intake
 from bot.telegram.notices import PersonalNotices
 from bot.telegram.notifier import Notifier
@@ -83,9 +83,11 @@ class OrderingMiddleware(BaseMiddleware):
             # Settled here unless the job's own transaction did (then this is a no-op).
             ticket.on_done = lambda: self.intake.settle(receipt)
         data["ticket"] = ticket
+        handling = HANDLING.set(ticket)
         try:
             return await handler(event, data)
         finally:
+            HANDLING.reset(handling)
             ticket.release()  # no-op when the handler submitted a job
 
 
