@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.features.console.auth import Access, Keys
 from bot.features.console.models import ConsoleSession
-from bot.features.console.web import COOKIE, Console
+from bot.features.console.pages import COOKIE
+from bot.features.console.web import Console
 from bot.features.desk.domain.figures import figures_reader
 from bot.features.desk.domain.hours import SupportHours
 from bot.features.desk.storage.facts import case_facts, scored_cases

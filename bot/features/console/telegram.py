@@ -37,7 +37,7 @@ class ConsoleCommand:
         if message.chat.type != "private":
             await refuse(deps, message, PRIVATE_ONLY)
             return
-        link = self.console.link(await self.console.access.new_link(user.id))
+        link = self.console.signin.link(await self.console.access.new_link(user.id))
         button = InlineKeyboardButton(text="Open the console", url=link)
         await deps.outbox.call(message.chat.id, SendMessage(
             chat_id=message.chat.id, text=SIGN_IN,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from bot.features.console.web import COOKIE
+from bot.features.console.pages import COOKIE
 from tests.features.console.world import HTML, World, console_world
 from tests.features.sending import rows
 

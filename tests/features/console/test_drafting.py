@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from bot.features.console.casemaking import NO_EVALUATION, CaseMaker
 from bot.features.console.drafting import Drafting
 from bot.features.console.models import ConsoleCaseDraft
-from bot.features.console.web import templates
+from bot.features.console.pages import templates
 from bot.features.evaluation.cases import problem
 from bot.foundation_models.client import FoundationModelsClient
 from bot.plugin.offers import CaseFileCheck
