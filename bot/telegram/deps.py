@@ -162,7 +162,7 @@ async def refuse(deps: Deps, message: Message, text: str) -> None:
     shown to them alone (notices.py); elsewhere, as every reply, to their message in groups,
     plainly in private chats."""
     if deps.notices is not None:
-        await _in_turn(deps)
+        await in_turn(deps)
         await deps.notices.tell_sender(message, text)
         return
     await say(deps, message, text)
@@ -171,14 +171,16 @@ async def refuse(deps: Deps, message: Message, text: str) -> None:
 async def say(deps: Deps, message: Message, text: str) -> None:
     """A short reply about the message itself (too big, unreadable, off): to the message in
     groups, plainly in private chats."""
-    await _in_turn(deps)
+    await in_turn(deps)
     private = message.chat.type == "private"
     await deps.notify(message.chat.id, text, reply_to=None if private else message.message_id,
                       thread_id=thread_of(message))
 
 
-async def _in_turn(deps: Deps) -> None:
-    """In a handler: after the replies to the chat's earlier updates (`ChatQueues.in_turn`)."""
+async def in_turn(deps: Deps) -> None:
+    """In a message's handler, before a reply it sends itself: until the chat's earlier
+    updates are through their handlers, so the replies keep the messages' order
+    (`ChatQueues.in_turn`; `say` and `refuse` call it)."""
     ticket = HANDLING.get()
     if ticket is not None:
         await deps.queues.in_turn(ticket)

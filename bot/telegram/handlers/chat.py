@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.conversation.types import Employee
 from bot.storage.repositories import MessageRepository, UpdateReceipt
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, answer_target, help_text, speaker, thread_of
+from bot.telegram.deps import Deps, answer_target, help_text, in_turn, speaker, thread_of
 from bot.telegram.texts import Translator
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ async def handle_text(
     employee: Employee | None = None,
 ) -> None:
     if not prompt.strip():
+        await in_turn(deps)
         await deps.notify(message.chat.id, help_text(deps, t), reply_to=message.message_id,
                           thread_id=thread_of(message))
         return

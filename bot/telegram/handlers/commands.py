@@ -16,7 +16,16 @@ from bot.storage.repositories import (
     UsageRepository,
 )
 from bot.telegram.chatqueue import Ticket
-from bot.telegram.deps import Deps, help_text, refuse, say, speaker, target, thread_of
+from bot.telegram.deps import (
+    Deps,
+    help_text,
+    in_turn,
+    refuse,
+    say,
+    speaker,
+    target,
+    thread_of,
+)
 from bot.telegram.texts import Translator
 
 CLEAR_WORDS = frozenset({"clear", "reset", "default", "-", "сброс", "очистить"})
@@ -94,6 +103,7 @@ async def cmd_model(
     if len(models) == 1:
         await say(deps, message, t("model_only_one", model=current))
         return
+    await in_turn(deps)
     await deps.outbox.call(
         message.chat.id,
         SendMessage(
@@ -192,6 +202,7 @@ async def cmd_forget(message: Message, deps: Deps, t: Translator) -> None:
             ]
         ]
     )
+    await in_turn(deps)
     await deps.outbox.call(
         message.chat.id,
         SendMessage(
