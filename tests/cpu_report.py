@@ -81,6 +81,7 @@ class CpuReport:
             self._write({
                 "kind": "test", "nodeid": item.nodeid,
                 "wall": round(time.perf_counter() - wall, 4),
+                "ended": round(time.time(), 3),
                 "own": round(own, 4), "children": round(kids, 4),
                 "started": self.started[:20],
                 "python": sum(1 for s in self.started if _is_python(s)),
@@ -103,6 +104,22 @@ def register(config: pytest.Config) -> None:
     path = os.environ.get("FMBOT_TEST_CPU")
     if path:
         config.pluginmanager.register(CpuReport(Path(path)), "fmbot-cpu-report")
+
+
+def _tail(tests: list[dict[str, Any]], seconds: float = 60.0) -> None:
+    """The tests that ran in the run's last `seconds`, by worker: what the run waited for at
+    its end (a worker without any had run out of work)."""
+    timed = [t for t in tests if "ended" in t]
+    if not timed:
+        return
+    end = max(t["ended"] for t in timed)
+    print(f"\n--- the run's last {seconds:.0f} s, by worker (wall, CPU, test)")
+    for worker in sorted({t["worker"] for t in timed}):
+        mine = [t for t in timed if t["worker"] == worker and t["ended"] > end - seconds]
+        last = max((t["ended"] for t in timed if t["worker"] == worker), default=end)
+        print(f"  {worker}: done {end - last:.1f} s before the end")
+        for t in sorted(mine, key=lambda t: -t["wall"])[:5]:
+            print(f"    {t['wall']:6.2f} {t['own'] + t['children']:6.2f}  {t['nodeid']}")
 
 
 def main(path: str, top: int = 40) -> None:
@@ -137,6 +154,7 @@ def main(path: str, top: int = 40) -> None:
         files[t["nodeid"].split("::", 1)[0]] += t["own"] + t["children"]
     for name, cpu in sorted(files.items(), key=lambda kv: -kv[1])[:30]:
         print(f"{cpu:8.1f}  {name}")
+    _tail(tests)
     fresh = [t for t in tests if t["python"]]
     print(f"\n--- tests that start a fresh Python interpreter: {len(fresh)}, "
           f"{sum(t['own'] + t['children'] for t in fresh):.1f} CPU-s "
