@@ -75,9 +75,7 @@ class SignIn:
             return self.pages.page("refused.html", status=403, signed=None, why="")
         cookie, _ = redeemed
         response = web.HTTPSeeOther(f"{self.path}/")
-        response.set_cookie(COOKIE, cookie, max_age=int(self.access.session_ttl.total_seconds()),
-                            path=self.path, httponly=True, samesite="Strict",
-                            secure=self.secure)
+        self._open_session(response, cookie)
         response.del_cookie(LOGIN_COOKIE, path=self.path)
         raise response
 
@@ -119,11 +117,15 @@ class SignIn:
         # A page, not a redirect: the session cookie is SameSite=Strict, and a redirect
         # would still count as the provider's navigation; the page's own goes from here.
         response = self.pages.page("signed_in.html", signed=signed)
+        self._open_session(response, cookie)
+        response.del_cookie(OIDC_COOKIE, path=f"{self.path}/oidc")
+        return response
+
+    def _open_session(self, response: web.StreamResponse, cookie: str) -> None:
+        """The session cookie every page reads, however the admin signed in."""
         response.set_cookie(COOKIE, cookie, max_age=int(self.access.session_ttl.total_seconds()),
                             path=self.path, httponly=True, samesite="Strict",
                             secure=self.secure)
-        response.del_cookie(OIDC_COOKIE, path=f"{self.path}/oidc")
-        return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         signed = await self.pages.signed(request)
