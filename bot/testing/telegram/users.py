@@ -177,7 +177,9 @@ class FakeBotApi(
         body = self.message_json(chat, message)
         if not text:
             body.pop("text", None)
-        body.update(extra or {})
+        if extra:
+            body.update(extra)
+            self._carry(message, body)
         return self.send_update({"message": body})
 
     def ingest(self, update: dict[str, Any]) -> None:
@@ -237,6 +239,14 @@ class FakeBotApi(
             reply_to=(body.get("reply_to_message") or {}).get("message_id"),
             thread_id=body.get("message_thread_id"), user=sender,
         )
+        self._carry(message, body)
+        message.versions.append(Version(now, text or message.caption, message.entities))
+        chat.history.append(message)
+        chat.next_message_id = max(chat.next_message_id, message_id + 1)
+
+    def _carry(self, message: ChatMessage, body: dict[str, Any]) -> None:
+        """The file a user's message `body` carries, kept on `message` (a copy, a download)."""
+        message.caption = body.get("caption")
         if body.get("photo"):
             message.photo_file_id = str(body["photo"][-1]["file_id"])
             message.photo = self.files.get(message.photo_file_id, b"")
@@ -253,9 +263,6 @@ class FakeBotApi(
                     message.media_name, message.media_mime = (found.get("file_name"),
                                                               found.get("mime_type"))
                     break
-        message.versions.append(Version(now, text or message.caption, message.entities))
-        chat.history.append(message)
-        chat.next_message_id = max(chat.next_message_id, message_id + 1)
 
     def edit_user_message(self, chat_id: int, message_id: int, text: str) -> int:
         chat = self.chat(chat_id)
@@ -369,13 +376,15 @@ class FakeBotApi(
         ]
 
     async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:  # noqa: ASYNC109
-        """Wait until ``predicate()`` is truthy (re-checked on every change); return it."""
-        deadline = time.monotonic() + timeout
+        """Wait until ``predicate()`` is truthy (re-checked on every change); return it.
+        `timeout` is on the loop's clock: virtual time where the test runs on it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while True:
             value = predicate()
             if value:
                 return value
-            remaining = deadline - time.monotonic()
+            remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"fake Telegram: condition not met within {timeout} s")
             changed = self._changed

@@ -1,7 +1,13 @@
 """The support desk in-process: the real TelegramApp (Dispatcher, middlewares, handlers, Outbox)
-polling the fake Bot API over loopback HTTP, with Telegram's time shrunk ``SCALE`` times on both
-sides (the Outbox's pacing and the fake's flood limits), the real Foundation Models client
-against the fake Yandex server, and a migrated database."""
+polling the test kit's Bot API in memory (`FakeTelegram`, the same state and handlers the
+loopback server answers with), with Telegram's time shrunk ``SCALE`` times on both sides (the
+Outbox's pacing and the fake's flood limits), the real Foundation Models client on the fake
+Yandex service's in-process transport, and a migrated database.
+
+No socket is open between the bot and its fakes, so the world runs on the test kit's virtual
+clock (bot/testing/clock.py): the pacing, the flood windows, the desk's timers and the
+operations' polls take no wall time. On PostgreSQL or Redis the clock moves at the real pace
+while their connections are open (it cannot know when a server answers), as before."""
 
 from __future__ import annotations
 
@@ -14,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import httpx
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bot.conversation import ConversationService, TurnOptions
 from bot.extending.events import HandoffEvent
@@ -36,18 +41,21 @@ from bot.features.voice.build import voice_on_telegram
 if TYPE_CHECKING:
     from bot.features.desk.insights.faq import FaqDrafts
 from bot.features.desk.telegram import DeskOptions, SupportDesk
+from bot.foundation_models.base import client_over
 from bot.foundation_models.client import FoundationModelsClient
 from bot.plugin.lifespan import declared
 from bot.storage.database import Database
 from bot.telegram.app import TelegramApp
 from bot.telegram.deps import BotOptions
 from bot.telegram.outbox import Outbox, Pacing
-from bot.testing.telegram.flood import FloodLimits
+from bot.testing.clock import VirtualClock
+from bot.testing.telegram.flood import FloodLimits, loop_clock
+from bot.testing.telegram.session import FakeTelegram
 from bot.testing.telegram.state import ChatMessage
+from bot.testing.telegram.users import FakeBotApi
+from bot.testing.yandex.service import FoundationModelsService
 from bot.wiring.telegram import build_telegram
 from tests.conversation.conftest import API_KEY, FAST_POLL, FOLDER, fake_client
-from tests.fakes.telegram.server import TelegramServer
-from tests.fakes.yandex.server import FakeFoundationModels
 from tests.telegram.harness import front_values
 
 T = TypeVar("T")
@@ -55,17 +63,21 @@ SCALE = 0.04  # 1 s per private chat -> 40 ms; 20 messages a minute per group ->
 SUPPORT = -1009876543210
 OPERATOR = {"id": 501, "first_name": "Olga"}
 TOKEN = "42:TEST"
+# The fake Yandex service answers in process; no request leaves it for this host.
+MODEL_URL = "http://yandex.fake"
 # The menu entry (/image) the images feature registers when it is set up, as `run` reads it.
 IMAGES_MENU = declared([images_feature], load_settings(None)).menu
 
 
 @dataclass
 class DeskWorld:
-    tg: TelegramServer
-    fm: FakeFoundationModels
+    tg: FakeBotApi
+    fm: FoundationModelsService
     app: TelegramApp
     desk: SupportDesk
     db: Database
+    client: FoundationModelsClient
+    """The bot's own client of the fake Yandex service."""
 
     async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:  # noqa: ASYNC109
         return await self.tg.wait_for(predicate, timeout)
@@ -113,14 +125,18 @@ async def desk_world(
     forum: bool | None = True,
     admins: tuple[int, ...] = (),
     insights: str | None = None,
-    servers: tuple[TelegramServer, FakeFoundationModels] | None = None,
+    servers: tuple[FakeBotApi, FoundationModelsService] | None = None,
     kb: Path | None = None,
+    real_time: bool = False,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
     """`insights`: DESK_INSIGHTS on with this INSIGHTS_MODEL (issue 26). `servers`: the fakes
-    of an earlier world (a restart against the same Telegram and Yandex)."""
+    of an earlier world (a restart against the same Telegram and Yandex). `real_time`: the
+    world on the real clock, for a test whose bot waits for the wall clock (a job's next try
+    is a time stored in the database: the virtual clock's jumps do not move it)."""
     async with contextlib.AsyncExitStack() as stack:
-        tg, fm = servers if servers is not None else await stack.enter_async_context(fakes())
+        tg, fm = (servers if servers is not None
+                  else await stack.enter_async_context(fakes(real_time=real_time)))
         async with _world(database, tg, fm, hours=hours, feedback=feedback, csat=csat,
                           classifier=classifier, forum=forum, admins=admins, insights=insights,
                           kb=kb, **app_kwargs) as world:
@@ -128,24 +144,32 @@ async def desk_world(
 
 
 @asynccontextmanager
-async def fakes() -> AsyncIterator[tuple[TelegramServer, FakeFoundationModels]]:
-    """The fake Bot API (time shrunk) and the fake Yandex server, for one or more worlds."""
-    limits = FloodLimits(
+async def fakes(
+    *, real_time: bool = False
+) -> AsyncIterator[tuple[FakeBotApi, FoundationModelsService]]:
+    """The fake Bot API (time shrunk, its flood windows on the loop's clock) and the fake
+    Yandex service, for one or more worlds, on the virtual clock while they last (unless
+    `real_time`)."""
+    tg = FakeBotApi(TOKEN, "fm_test_bot")
+    tg.flood.limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
         global_window=SCALE,
     )
-    async with (
-        TelegramServer(TOKEN, limits=limits) as tg,
-        FakeFoundationModels(api_key=API_KEY, folder_id=FOLDER) as fm,
-    ):
-        yield tg, fm
+    tg.flood.clock = loop_clock
+    fm = FoundationModelsService(api_key=API_KEY, folder_id=FOLDER)
+    clock = None if real_time else VirtualClock.of()
+    try:
+        with clock.running() if clock is not None else contextlib.nullcontext():
+            yield tg, fm
+    finally:
+        await tg.updates.close()  # a long poll a world left open
 
 
 @asynccontextmanager
 async def _world(
     database: Database,
-    tg: TelegramServer,
-    fm: FakeFoundationModels,
+    tg: FakeBotApi,
+    fm: FoundationModelsService,
     *,
     hours: SupportHours | None,
     feedback: bool,
@@ -155,12 +179,13 @@ async def _world(
     admins: tuple[int, ...],
     insights: str | None,
     kb: Path | None,
-    parts: Callable[[Bot, str], dict[str, Any]] | None = None,
+    parts: Callable[[Bot, httpx.AsyncClient], dict[str, Any]] | None = None,
     on_handoff: Callable[[HandoffEvent], None] | None = None,
     idle: dt.timedelta = dt.timedelta(hours=24),
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
-    """`parts`: more parts of the app, built from the bot and the model server's URL;
+    """`parts`: more parts of the app, built from the bot and the HTTP client that reaches the
+    fake Yandex service (at `MODEL_URL`);
     `on_handoff`: told of each handoff (the App's hooks)."""
     load_texts()  # as the composition root does (bot/wiring/core.py), this world by hand
     if SUPPORT in tg.chats or forum is None:
@@ -176,8 +201,9 @@ async def _world(
     for admin in admins:
         tg.add_chat(admin, "private", user={"id": admin, "first_name": "Admin"})
     fm.default_interval = 0.002
-    client = fake_client(fm.url)
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+    http = client_over(fm.transport())
+    client = fake_client(MODEL_URL, http=http)
+    bot = FakeTelegram(tg).make_bot()
     options = BotOptions(text_models=("yandexgpt-lite",), default_system_prompt="Help.")
     conversation = ConversationService(
         sessionmaker=database.sessionmaker, model=client, options=TurnOptions(
@@ -226,7 +252,7 @@ async def _world(
     given = {"support_chat_id": desk.chat_id, **({"admins": list(admins)} if admins else {}),
              **app_kwargs}
     access, options = front_values(given, options, shutdown_grace=2.0)
-    extra = parts(bot, fm.url) if parts is not None else {}
+    extra = parts(bot, http) if parts is not None else {}
     heard = extra.pop("voice_input", None)
     app = build_telegram(
         bot=bot, sessionmaker=database.sessionmaker, conversation=conversation,
@@ -248,7 +274,7 @@ async def _world(
             allowed_updates=app.allowed_updates,
         )
     )
-    world = DeskWorld(tg, fm, app, desk, database)
+    world = DeskWorld(tg, fm, app, desk, database, client)
     try:
         yield world
     finally:
@@ -260,6 +286,7 @@ async def _world(
         await app.shutdown()
         await bot.session.close()
         await client.aclose()
+        await http.aclose()
 
 
 async def _faq(

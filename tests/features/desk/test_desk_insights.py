@@ -17,8 +17,8 @@ from bot.features.desk.domain.report import build_report, format_report, write_c
 from bot.features.desk.storage.insights_models import DeskInsight, InsightJob, InsightJobStatus
 from bot.features.desk.storage.models import DeskRelay
 from bot.storage.database import Database
-from tests.fakes.telegram.server import TelegramServer
-from tests.fakes.yandex.server import FakeFoundationModels
+from bot.testing.telegram.users import FakeBotApi
+from bot.testing.yandex.service import FoundationModelsService
 from tests.features.desk.harness import OPERATOR, SUPPORT, DeskWorld, desk_world, fakes
 
 pytestmark = pytest.mark.timeout(120)
@@ -125,7 +125,7 @@ async def test_a_restart_while_summaries_are_pending_delivers_each_once(
 
 
 async def _restart_while_pending(
-    db: Database, tg: TelegramServer, fm: FakeFoundationModels, users: tuple[int, ...]
+    db: Database, tg: FakeBotApi, fm: FoundationModelsService, users: tuple[int, ...]
 ) -> None:
     async with desk_world(db, insights="yandexgpt/latest", servers=(tg, fm)) as w:
         w.fm.text_pending_polls = 10_000  # nothing finishes before the stop
@@ -221,14 +221,13 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
 ) -> None:
     from bot.features.desk.insights.gaps import GapAnalysis
     from bot.foundation_models.embedder import Embedder
-    from tests.conversation.conftest import fake_client
     from tests.features.desk.insights.test_gaps import seed
 
     folder = tmp_path / "kb"
     folder.mkdir()
     await seed(sqlite_database)
     async with desk_world(sqlite_database, insights="yandexgpt/latest", kb=folder) as w:
-        client = fake_client(w.fm.url)
+        client = w.client
         embedder = Embedder(client, doc_model="text-search-doc/latest",
                             query_model="text-search-query/latest", rps=1000.0)
 
@@ -255,7 +254,8 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
 async def test_a_summary_the_model_never_gives_says_so_on_the_card(
     sqlite_database: Database,
 ) -> None:
-    async with desk_world(sqlite_database, insights="yandexgpt/latest") as w:
+    # The job's tries are spaced by times stored in the database: on the real clock.
+    async with desk_world(sqlite_database, insights="yandexgpt/latest", real_time=True) as w:
         for _ in range(5):  # every attempt refused
             w.fm.fail_next(500, path=SUBMIT)
         user = 7301

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from aiogram import Bot
 
@@ -15,7 +16,7 @@ from bot.storage.database import Database
 from bot.telegram.downloads import TelegramFiles
 from bot.testing.ogg_opus import ogg_opus
 from tests.conversation.conftest import API_KEY, FOLDER
-from tests.features.desk.harness import desk_world
+from tests.features.desk.harness import MODEL_URL, desk_world
 from tests.features.desk.test_desk_app import hand_over
 
 
@@ -23,8 +24,9 @@ from tests.features.desk.test_desk_app import hand_over
 async def test_the_operator_gets_the_voice_and_its_transcript(sqlite_database: Database) -> None:
     recognizers: list[SpeechRecognizer] = []
 
-    def media(bot: Bot, fm_url: str) -> dict[str, Any]:
-        recognizer = SpeechRecognizer(base_url=fm_url, auth=ApiKeyAuth(API_KEY), folder_id=FOLDER)
+    def media(bot: Bot, http: httpx.AsyncClient) -> dict[str, Any]:
+        recognizer = SpeechRecognizer(base_url=MODEL_URL, auth=ApiKeyAuth(API_KEY),
+                                      folder_id=FOLDER, http=http)
         recognizers.append(recognizer)
         return {"voice_input": VoiceInput(VoiceNotes(TelegramFiles(bot), recognizer))}
 
@@ -39,7 +41,9 @@ async def test_the_operator_gets_the_voice_and_its_transcript(sqlite_database: D
                 lambda: [m for m in w.in_topic(thread) if (m.text or "").startswith("🎤")]
             )
             assert note[0].text == "🎤 my parcel arrived broken"
-            assert any(c.method == "copyMessage" for c in w.tg.calls), "the voice is relayed"
+            copied = [m for m in w.in_topic(thread) if m.voice is not None]
+            assert copied, "the voice is relayed"
+            assert copied[0].message_id < note[0].message_id, "the voice comes first"
             assert not any("my parcel" in t for t in w.texts(user)), "the bot stays quiet"
         finally:
             await recognizer.aclose()

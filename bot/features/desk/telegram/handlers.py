@@ -117,8 +117,9 @@ async def handle_owned_message(
         desk.relayer.submit(relay)
         thread = relay.thread_id
         if hearing is not None and thread is not None and audio_of(message) is not None:
-            # The operators get the transcript beside the voice note.
-            await transcript_for_operators(hearing, desk.outbox, message, desk.chat_id, thread)
+            # The operators get the transcript beside the voice note, after it.
+            await transcript_for_operators(hearing, desk.outbox, message, desk.chat_id, thread,
+                                           after=desk.relayer.tried(relay.id))
 
     ticket.submit(relay_in_order)
 

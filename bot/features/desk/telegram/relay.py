@@ -71,6 +71,7 @@ class Relayer:
         self._topic_task: asyncio.Task[None] | None = None
         self._closed = False
         self._busy = 0  # copies in flight
+        self._tried: dict[int, asyncio.Future[None]] = {}  # relay id -> its first try ended
 
     # -- intake ----------------------------------------------------------------------------------
     def submit(self, relay: RelayView) -> None:
@@ -88,6 +89,20 @@ class Relayer:
                 self._user_tasks[relay.user_id] = asyncio.create_task(
                     self._user_loop(relay.user_id), name=f"desk-to-user-{relay.user_id}"
                 )
+
+    def tried(self, relay_id: int) -> asyncio.Future[None]:
+        """Done when the relay's first try to reach the topic has ended (copied, failed, or
+        left for later): what is posted beside it waits for it, so it comes after."""
+        future = self._tried.get(relay_id)
+        if future is None:
+            future = self._tried[relay_id] = asyncio.get_running_loop().create_future()
+        return future
+
+    def _tried_now(self, batch: list[RelayView]) -> None:
+        for relay in batch:
+            future = self._tried.pop(relay.id, None)
+            if future is not None and not future.done():
+                future.set_result(None)
 
     async def resume(self) -> int:
         # After `aclose` (a poller that stood down, leading again): what was queued here is
@@ -111,6 +126,10 @@ class Relayer:
 
     async def aclose(self) -> None:
         self._closed = True
+        for future in self._tried.values():
+            if not future.done():
+                future.set_result(None)
+        self._tried.clear()
         # The loops call Redis (the relay lease), where a cancellation can be lost.
         await stop_tasks(self._topic_task, *self._user_tasks.values())
 
@@ -153,6 +172,7 @@ class Relayer:
                 log.exception("relay to the topic of user %s failed", user_id)
             finally:
                 self._busy -= 1
+                self._tried_now(batch)
 
     async def _copy_to_topic(
         self, user_id: int, batch: list[RelayView], retry: bool = True

@@ -3,7 +3,10 @@ message) and, beside it in the topic, its transcript."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
@@ -14,11 +17,18 @@ from bot.plugin.telegram import DownloadError, Hearing, Outbox, OutboxError, aud
 
 log = logging.getLogger(__name__)
 
+# Seconds a transcript waits for its voice's first try to reach the topic (a copy deferred,
+# a retry later, does not hold it longer: the chat's next messages wait behind it).
+AFTER_WAIT = 10.0
+
 
 async def transcript_for_operators(
-    voice: Hearing, outbox: Outbox, message: Message, chat_id: int, thread_id: int
+    voice: Hearing, outbox: Outbox, message: Message, chat_id: int, thread_id: int,
+    *, after: Awaitable[None] | None = None,
 ) -> None:
-    """Post "🎤 <transcript>" in the user's topic; failures are logged (the voice is there)."""
+    """Post "🎤 <transcript>" in the user's topic; failures are logged (the voice is there).
+    `after`: the voice's own copy into the topic; heard meanwhile, posted once it is done (a
+    quick transcript does not come before its voice), at most `AFTER_WAIT` seconds later."""
     ref = audio_of(message)
     if ref is None or ref.too_long:
         return
@@ -30,6 +40,10 @@ async def transcript_for_operators(
         return
     if not text:
         return
+    if after is not None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(AFTER_WAIT):
+                await asyncio.shield(after)
     send = SendMessage(chat_id=chat_id, message_thread_id=thread_id, text=f"🎤 {text}")
     try:
         await outbox.call(chat_id, send)
