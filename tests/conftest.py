@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from bot.features.installed import load_texts
+from bot.testing.clock import VirtualClock
 from tests import cpu_report, marks
 from tests.e2e import faults_table
 
@@ -38,6 +39,18 @@ def _no_real_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's .env or real credentials."""
     for name in ("YANDEX_API_KEY", "YANDEX_IAM_TOKEN", "YANDEX_SA_KEY_FILE", "TELEGRAM_BOT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def virtual_clock() -> AsyncIterator[VirtualClock]:
+    """The test's event loop on the test kit's virtual clock (bot/testing/clock.py): what the
+    code times with asyncio (sleeps, timeouts, backoffs, pacing) happens at once, in order,
+    while no socket, thread or child process works for the loop. What reads the wall clock
+    (`time.time()`, the database's timestamps) does not move."""
+    clock = VirtualClock.of()
+    assert clock is not None, "the test's loop has a selector"
+    with clock.running():
+        yield clock
 
 
 def pytest_configure(config: pytest.Config) -> None:

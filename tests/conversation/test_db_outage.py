@@ -105,6 +105,7 @@ async def test_an_error_of_the_statement_is_not_waited_on(db: Database) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_past_the_grace_each_waiting_chat_is_handed_over_once(
     db: Database, proxy: TcpProxy
 ) -> None:

@@ -224,6 +224,7 @@ async def test_consecutive_streams_reuse_one_connection(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_idle_timeout_does_not_count_time_spent_by_the_consumer(
     fm: FakeFoundationModels, make_client: MakeClient
 ) -> None:
@@ -258,6 +259,7 @@ async def test_idle_timeout_does_not_count_time_spent_by_the_consumer(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_cancelling_a_read_is_a_cancellation_not_a_timeout(
     fm: FakeFoundationModels, make_client: MakeClient
 ) -> None:

@@ -44,6 +44,7 @@ def settings_for(tg: TelegramServer, fm: FakeFoundationModels, folder: Path) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_the_bot_answers_inside_the_block_and_stops_when_it_ends(
     fakes: tuple[TelegramServer, FakeFoundationModels], tmp_path: Path
 ) -> None:

@@ -124,6 +124,7 @@ async def test_an_unknown_file_id_is_unavailable(bot: Bot, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_a_slow_download_times_out(tg: TelegramServer, bot: Bot, tmp_path: Path) -> None:
     file_id = tg.add_file(b"y" * 10)
     tg.file_faults(file_id, delay=5.0)

@@ -264,11 +264,12 @@ max_turns = 3
     assert status == 0
 
 
+@pytest.mark.usefixtures("virtual_clock")
 async def test_a_judge_slower_than_five_seconds_is_waited_for(tmp_path: Path) -> None:
     """The customer's and the judge's clients are timed as the bot's own: a verdict 6 s in
     coming is waited for, as production waits (a bare httpx client gave up at 5 s and asked
-    again, paying for the verdict twice). Real time: looptime's clock jumps past the reads
-    that run on aiosqlite's thread."""
+    again, paying for the verdict twice). On the virtual clock, which waits for the reads
+    that run on aiosqlite's thread: the 6 s stall and a 5 s cut-off still meet in order."""
     models = Models(bot_model(), customer_model(), judge_model())
     models.judge.break_next("stall", seconds=6)
     status, report = await evaluate(tmp_path, models, "--min-pass", "0.5")

@@ -138,6 +138,7 @@ tools = ["whoami"]
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_run_checks_includes_the_tools_lines(tmp_path: Path) -> None:
     from bot.cli.checks import run_checks
     from bot.features.settings import Settings

@@ -91,6 +91,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path, tracker_port: in
             yield World(tester, model, api, request.param)
 
 
+@pytest.mark.usefixtures("virtual_clock")
 async def test_a_read_is_answered_with_its_result_and_the_api_knows_who_asked(
     world: World,
 ) -> None:
