@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.clock import loop_time
 from bot.coordination.protocol import Bucket, Gap, Lease, Window
 
 
@@ -25,9 +25,10 @@ class _Bucket:
 
 
 class LocalCoordinator:
-    """`Coordinator` over dictionaries; `clock` is injectable for tests."""
+    """`Coordinator` over dictionaries. Its leases, windows and slots expire on the event
+    loop's clock (`loop_time`), as the waits that renew them do; `clock` is injectable."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = loop_time) -> None:
         self.clock = clock
         self._leases: dict[str, _Held] = {}
         self._fences: dict[str, itertools.count[int]] = {}

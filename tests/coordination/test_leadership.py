@@ -7,7 +7,6 @@ on the in-process coordinator under looptime's virtual clock, where load cannot 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import pytest
@@ -38,8 +37,9 @@ async def _leader_dies(make: Factory, clock: Callable[[], float]) -> tuple[float
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_standby_takes_over_when_the_leader_dies(coordinators: Factory) -> None:
-    took, old, new = await _leader_dies(coordinators, time.monotonic)
+    took, old, new = await _leader_dies(coordinators, asyncio.get_running_loop().time)
     # Not before the lease can have expired (renewed at most RENEW_EVERY before the death);
     # a busy machine only makes this later.
     assert took >= TTL - RENEW_EVERY - 0.05

@@ -91,6 +91,7 @@ async def test_held_lease_serialises_holders(coordinators: Factory) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_keeper_notices_a_takeover(coordinators: Factory) -> None:
     holder, rival = coordinators(), coordinators()
     lease = await holder.acquire_lease("poller", "me", 1.0)
@@ -167,6 +168,7 @@ async def test_held_leases_says_which_are_held(coordinators: Factory) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_a_lease_group_keeps_many_leases_and_tells_each_loss(coordinators: Factory) -> None:
     mine, theirs = coordinators(), coordinators()
     group = LeaseGroup(mine, 1.0)  # renewals every 0.33 s, one call for the three
@@ -212,6 +214,7 @@ async def test_renew_leases_releases_what_it_is_given_in_the_same_call(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_a_lease_group_releases_with_its_next_renewal_unless_taken_back(
     coordinators: Factory,
 ) -> None:

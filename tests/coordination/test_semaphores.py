@@ -98,6 +98,7 @@ async def test_contention_respects_the_limit(coordinators: Factory) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_slot_outlives_its_ttl_while_held(coordinator: Coordinator) -> None:
     cap = SharedGenerationLimit(coordinator, 1, ttl=0.6)
     async with cap.slot("folder"):

@@ -127,16 +127,12 @@ async def desk_world(
     insights: str | None = None,
     servers: tuple[FakeBotApi, FoundationModelsService] | None = None,
     kb: Path | None = None,
-    real_time: bool = False,
     **app_kwargs: Any,
 ) -> AsyncIterator[DeskWorld]:
     """`insights`: DESK_INSIGHTS on with this INSIGHTS_MODEL (issue 26). `servers`: the fakes
-    of an earlier world (a restart against the same Telegram and Yandex). `real_time`: the
-    world on the real clock, for a test whose bot waits for the wall clock (a job's next try
-    is a time stored in the database: the virtual clock's jumps do not move it)."""
+    of an earlier world (a restart against the same Telegram and Yandex)."""
     async with contextlib.AsyncExitStack() as stack:
-        tg, fm = (servers if servers is not None
-                  else await stack.enter_async_context(fakes(real_time=real_time)))
+        tg, fm = servers if servers is not None else await stack.enter_async_context(fakes())
         async with _world(database, tg, fm, hours=hours, feedback=feedback, csat=csat,
                           classifier=classifier, forum=forum, admins=admins, insights=insights,
                           kb=kb, **app_kwargs) as world:
@@ -144,12 +140,9 @@ async def desk_world(
 
 
 @asynccontextmanager
-async def fakes(
-    *, real_time: bool = False
-) -> AsyncIterator[tuple[FakeBotApi, FoundationModelsService]]:
+async def fakes() -> AsyncIterator[tuple[FakeBotApi, FoundationModelsService]]:
     """The fake Bot API (time shrunk, its flood windows on the loop's clock) and the fake
-    Yandex service, for one or more worlds, on the virtual clock while they last (unless
-    `real_time`)."""
+    Yandex service, for one or more worlds, on the virtual clock while they last."""
     tg = FakeBotApi(TOKEN, "fm_test_bot")
     tg.flood.limits = FloodLimits(
         private_rate=1 / SCALE, group_window=60 * SCALE, global_rate=30 / SCALE,
@@ -157,7 +150,7 @@ async def fakes(
     )
     tg.flood.clock = loop_clock
     fm = FoundationModelsService(api_key=API_KEY, folder_id=FOLDER)
-    clock = None if real_time else VirtualClock.of()
+    clock = VirtualClock.of()
     try:
         with clock.running() if clock is not None else contextlib.nullcontext():
             yield tg, fm

@@ -254,8 +254,7 @@ async def test_the_gap_report_lists_the_top_gaps_in_the_knowledge_base_topic(
 async def test_a_summary_the_model_never_gives_says_so_on_the_card(
     sqlite_database: Database,
 ) -> None:
-    # The job's tries are spaced by times stored in the database: on the real clock.
-    async with desk_world(sqlite_database, insights="yandexgpt/latest", real_time=True) as w:
+    async with desk_world(sqlite_database, insights="yandexgpt/latest") as w:
         for _ in range(5):  # every attempt refused
             w.fm.fail_next(500, path=SUBMIT)
         user = 7301

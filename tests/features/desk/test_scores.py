@@ -187,8 +187,7 @@ async def test_a_scorer_answer_that_does_not_validate_is_unscored_and_never_reso
 async def test_a_scorer_answer_that_is_not_json_is_retried_then_unscored(
     sqlite_database: Database,
 ) -> None:
-    # The job's tries are spaced by times stored in the database: on the real clock.
-    async with desk_world(sqlite_database, insights=MODEL, real_time=True) as w:
+    async with desk_world(sqlite_database, insights=MODEL) as w:
         user = 8005
         w.tg.send_user_message(user, "How do I change my delivery address?")
         await w.wait_for(lambda: w.texts(user))

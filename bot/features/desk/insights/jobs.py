@@ -43,8 +43,8 @@ from bot.features.desk.insights.protocol import (
 )
 from bot.features.desk.insights.steps import JobSteps
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
+from bot.plugin.helpers import wall_now
 from bot.plugin.models import ChatMessage, ChatModel, HourlyCap, Pacer, PollPolicy
-from bot.plugin.storage import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class InsightJobs(JobSteps):
             if take_over:
                 await repo.release_all()
                 await session.commit()
-            due = await repo.due(utcnow(), limit=500)
+            due = await repo.due(wall_now(), limit=500)
         started = 0
         for job_id in due:
             if job_id not in self._tasks:
@@ -205,7 +205,7 @@ class InsightJobs(JobSteps):
         """Work on the job while holding its lease (renewed in the background)."""
         async with self.sessionmaker() as session:
             repo = InsightJobRepository(session)
-            won = await repo.claim(job_id, self.owner, utcnow(), self.lease)
+            won = await repo.claim(job_id, self.owner, wall_now(), self.lease)
             await session.commit()
         if not won:
             return
@@ -231,7 +231,7 @@ class InsightJobs(JobSteps):
             try:
                 async with self.sessionmaker() as session:
                     await InsightJobRepository(session).claim(
-                        job_id, self.owner, utcnow(), self.lease
+                        job_id, self.owner, wall_now(), self.lease
                     )
                     await session.commit()
             except Exception as exc:

@@ -16,6 +16,7 @@ from bot.features.desk.insights.jsonanswer import parse_json
 from bot.features.desk.insights.protocol import AsyncModel, Handler, JobResult, NotYet
 from bot.features.desk.storage.insight_jobs import InsightJobRepository
 from bot.features.desk.storage.insights_models import InsightJob, InsightJobStatus
+from bot.plugin.helpers import wall_now
 from bot.plugin.models import (
     BadRequestError,
     ChatMessage,
@@ -62,7 +63,7 @@ class JobSteps:
         while job is not None and job.status in (
             InsightJobStatus.PENDING, InsightJobStatus.RUNNING, InsightJobStatus.DONE
         ):
-            if job.next_try_at > utcnow():
+            if job.next_try_at > wall_now():
                 return  # a retry later; the sweep starts it when due
             if job.status is InsightJobStatus.PENDING:
                 await self._submit(job)
@@ -222,7 +223,7 @@ class JobSteps:
                 delay = self.retry_base * 2 ** (row.attempts - 1)
                 if isinstance(exc, RateLimitError) and exc.retry_after:
                     delay = max(delay, exc.retry_after)
-                row.next_try_at = utcnow() + dt.timedelta(seconds=delay)
+                row.next_try_at = wall_now() + dt.timedelta(seconds=delay)
                 outcome = "retried"
             await session.commit()
         level = logging.INFO if expected and outcome == "retried" else logging.WARNING
@@ -251,5 +252,5 @@ class JobSteps:
         async with self.sessionmaker() as session:
             row = await InsightJobRepository(session).get(job.id)
             if row is not None:
-                row.next_try_at = utcnow() + dt.timedelta(seconds=seconds)
+                row.next_try_at = wall_now() + dt.timedelta(seconds=seconds)
                 await session.commit()
