@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 
+from bot.clock import loop_time
 from bot.storage.compiled import SHARED
 from bot.storage.pooling import PING_AFTER_IDLE, ping_when_idle
 from bot.storage.sqlite_inline import INLINE_BUSY_TIMEOUT_MS, connect_inline, is_inline
@@ -126,14 +127,15 @@ def _on_sqlite_begin(conn: Connection) -> None:
     driver = conn.connection.driver_connection
     # An inline connection waits for another process's write lock here, off the loop's
     # thread, for as long as SQLite's busy handler would (bot/storage/sqlite_inline.py).
-    retry_until = time.monotonic() + BUSY_TIMEOUT_MS / 1000 if is_inline(driver) else 0.0
+    # On the loop's clock, as the sleeps between tries (bot/clock.py).
+    retry_until = loop_time() + BUSY_TIMEOUT_MS / 1000 if is_inline(driver) else 0.0
     pause = 0.005
     while True:
         try:
             await_only(driver.execute(statement))  # type: ignore[union-attr]
             return
         except sqlite3.OperationalError as error:
-            if "locked" in str(error) and time.monotonic() < retry_until:
+            if "locked" in str(error) and loop_time() < retry_until:
                 await_only(asyncio.sleep(pause))
                 pause = min(pause * 2, 0.1)
                 continue

@@ -28,6 +28,7 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(sqlite_u
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("virtual_clock")
 async def test_a_write_lock_held_elsewhere_fails_the_begin_as_sqlalchemy_reports_it(
     sqlite_url: str,
 ) -> None:
