@@ -14,12 +14,15 @@ from bot.storage.repositories._upsert import excluded, prebuilt
 
 
 def _upsert(insert: Any) -> Any:
-    stmt = insert(AnswerTrace).values(
+    # On the table, not the mapped class: a Core statement skips the ORM's bulk-insert layer
+    # (about 0.1 ms of CPU an answer on SQLite, bench/bench_turn_sql.py).
+    table = AnswerTrace.__table__
+    stmt = insert(table).values(
         answer_id=bindparam("answer_id"), data=bindparam("data"), tags=bindparam("tags"),
         created_at=bindparam("created_at"))
     row = excluded(stmt)
     return stmt.on_conflict_do_update(
-        index_elements=[AnswerTrace.answer_id],
+        index_elements=[table.c.answer_id],
         set_={"data": row.data, "tags": row.tags, "created_at": row.created_at})
 
 
