@@ -20,7 +20,12 @@ from bot.metrics import registry as metrics
 from bot.prompting import estimate_tokens
 from bot.storage.models import MessageStatus
 from bot.storage.outage import outage_of
-from bot.storage.repositories import MessageRepository, TraceRepository, UsageRepository
+from bot.storage.repositories import (
+    MessageRepository,
+    TraceRepository,
+    UsageRepository,
+    commit_with,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +88,20 @@ async def finish(
             for feature in parts.features:
                 await feature.record(session, turn, verdict)
             # After every feature's record: what they noted of the answer goes with it.
-            await TraceRepository(session).save(turn.answer_id, turn.trace.dumps(),
-                                                turn.trace.tags)
+            # The rest runs back to back with the commit (batch.py).
+            statements = [TraceRepository(session).save_statement(
+                turn.answer_id, turn.trace.dumps(), turn.trace.tags)]
             if question_tokens is not None:
-                await messages.set_token_count(turn.question_id, question_tokens)
+                statements.append(
+                    messages.set_token_count_statement(turn.question_id, question_tokens))
             if usage is not None:
-                await UsageRepository(session).add(
+                statements.append(UsageRepository(session).add_statement(
                     turn.speaker.user_id,
                     parts.today(),
                     tokens=usage.total_tokens,
                     reasoning_tokens=usage.reasoning_tokens,
-                )
-            await session.commit()
+                ))
+            await commit_with(session, statements)
 
     outage = outage_of(parts.sessionmaker)
     saving: asyncio.Task[None] | None = None

@@ -20,8 +20,9 @@ from bot.storage.repositories import (
     ConversationRepository,
     MessageRepository,
     UpdateReceipt,
+    commit_with,
     mark_settled,
-    settle_in,
+    settle_statements,
 )
 
 
@@ -87,8 +88,7 @@ async def open_turn(
     opening.answer_id = answer_id
     for feature in parts.features:  # e.g. tools: the window's tool exchanges
         await feature.opened(opening)
-    await settle_in(session, receipts)
-    await session.commit()
+    await commit_with(session, settle_statements(session, receipts))
     mark_settled(receipts)
     turn = TurnState(
         chat,

@@ -34,6 +34,7 @@ from bot.storage.repositories import (
     ConversationRepository,
     MessageRepository,
     UpdateReceipt,
+    commit_with,
     mark_settled,
     settle_in,
 )
@@ -316,8 +317,8 @@ class ConversationService:
 
     async def set_answer_telegram_ids(self, message_id: int, telegram_ids: list[int]) -> None:
         async with self._one_statement() as session:
-            await MessageRepository(session).set_telegram_ids(message_id, telegram_ids)
-            await session.commit()
+            ids = MessageRepository.set_telegram_ids_statement(message_id, telegram_ids)
+            await commit_with(session, [ids])
 
     async def note_streaming_ids(self, chat_id: int, telegram_ids: list[int]) -> None:
         """Record the Telegram messages showing the chat's answer in progress, so a restart
@@ -328,9 +329,9 @@ class ConversationService:
             return  # no answer of this chat is streaming: it is stored (or never started)
         turn.shown = tuple(telegram_ids)
         async with self._one_statement() as session:
-            messages = MessageRepository(session)
-            await messages.set_telegram_ids(turn.answer_id, telegram_ids, only_streaming=True)
-            await session.commit()
+            ids = MessageRepository.set_telegram_ids_statement(
+                turn.answer_id, telegram_ids, only_streaming=True)
+            await commit_with(session, [ids])
 
     async def recover_interrupted(self, chat_id: int | None = None) -> int:
         """Mark answers left `streaming` by a dead process as failed; returns how many.

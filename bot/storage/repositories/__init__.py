@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage.repositories.batch import Statement, commit_with
 from bot.storage.repositories.conversations import (
     PROMPT_STATUSES,
     ChatState,
@@ -22,6 +23,7 @@ from bot.storage.repositories.updates import (
     UpdateRepository,
     mark_settled,
     settle_in,
+    settle_statements,
 )
 from bot.storage.repositories.usage import UsageCount, UsageRepository
 from bot.storage.repositories.users import ChatRepository, UserRepository
@@ -39,6 +41,7 @@ __all__ = [
     "PendingUpdate",
     "PrivacyRepository",
     "PurgeReport",
+    "Statement",
     "TraceRepository",
     "Turn",
     "UpdateReceipt",
@@ -47,7 +50,9 @@ __all__ = [
     "UsageRepository",
     "UserRepository",
     "chars_as_tokens",
+    "commit_with",
     "mark_settled",
     "record_context",
     "settle_in",
+    "settle_statements",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import AnswerTrace, utcnow
 from bot.storage.repositories._upsert import excluded, prebuilt
+from bot.storage.repositories.batch import Statement
 
 
 def _upsert(insert: Any) -> Any:
@@ -34,9 +35,13 @@ class TraceRepository:
         """Store the answer's trace (`data`: JSON, already bounded) and its `tags`, replacing
         one stored before (an answer carried on after a press keeps its id): one statement,
         built once per dialect, as it runs with every answer."""
-        await self.session.execute(prebuilt(self.session, "trace_save", _upsert), {
+        await self.session.execute(*self.save_statement(answer_id, data, tags))
+
+    def save_statement(self, answer_id: int, data: str, tags: Iterable[str] = ()) -> Statement:
+        """`save` as a statement to run (batch.py)."""
+        return prebuilt(self.session, "trace_save", _upsert), {
             "answer_id": answer_id, "data": data, "tags": joined_tags(tags),
-            "created_at": utcnow()})
+            "created_at": utcnow()}
 
     async def of_answers(self, answer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """The traces of `answer_ids` that have one, parsed, by answer id."""

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import ProcessedUpdate, utcnow
 from bot.storage.repositories._upsert import insert_for, prebuilt
+from bot.storage.repositories.batch import Statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,14 +142,16 @@ class UpdateRepository:
 
     async def settle(self, update_ids: Sequence[int]) -> None:
         """The updates' effects are stored: they leave the queue (idempotent)."""
+        if update_ids:
+            await self.session.execute(*self.settle_statement(update_ids))
+
+    def settle_statement(self, update_ids: Sequence[int]) -> Statement:
+        """`settle` as a statement to run (batch.py); `update_ids` not empty."""
         if len(update_ids) == 1:
             one = {"settle_bot_id": self.bot_id, "settle_id": update_ids[0]}
-            stmt = prebuilt(self.session, "settle1", lambda _: _settle(many=False))
-            await self.session.execute(stmt, one)
-        elif update_ids:
-            many = {"settle_bot_id": self.bot_id, "settle_ids": list(update_ids)}
-            stmt = prebuilt(self.session, "settle", lambda _: _settle(many=True))
-            await self.session.execute(stmt, many)
+            return prebuilt(self.session, "settle1", lambda _: _settle(many=False)), one
+        many = {"settle_bot_id": self.bot_id, "settle_ids": list(update_ids)}
+        return prebuilt(self.session, "settle", lambda _: _settle(many=True)), many
 
     async def pending(self, chat_id: int | None = None) -> list[PendingUpdate]:
         """The queue (or one chat's part of it), in update_id order (Telegram's delivery
@@ -202,12 +205,20 @@ class UpdateRepository:
 async def settle_in(session: AsyncSession, receipts: Sequence[UpdateReceipt]) -> None:
     """Settle `receipts` inside the session's transaction (the one storing their effect);
     call `mark_settled` after it commits."""
+    for statement in settle_statements(session, receipts):
+        await session.execute(*statement)
+
+
+def settle_statements(
+    session: AsyncSession, receipts: Sequence[UpdateReceipt]
+) -> list[Statement]:
+    """`settle_in` as statements to run (batch.py)."""
     by_bot: dict[int, list[int]] = {}
     for receipt in receipts:
         if not receipt.settled:
             by_bot.setdefault(receipt.bot_id, []).append(receipt.update_id)
-    for bot_id, update_ids in by_bot.items():
-        await UpdateRepository(session, bot_id).settle(update_ids)
+    return [UpdateRepository(session, bot_id).settle_statement(update_ids)
+            for bot_id, update_ids in by_bot.items()]
 
 
 def mark_settled(receipts: Sequence[UpdateReceipt]) -> None:

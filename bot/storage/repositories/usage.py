@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import DailyUsage
 from bot.storage.repositories._upsert import prebuilt, summing
+from bot.storage.repositories.batch import Statement
 
 
 def _add(insert: Any) -> Any:
@@ -33,9 +34,14 @@ class UsageRepository:
                   reasoning_tokens: int = 0) -> None:
         """Add to the user's tokens for `day` (created at zero when missing);
         `reasoning_tokens` are a part of `tokens`, counted apart for /stats."""
+        await self.session.execute(*self.add_statement(user_id, day, tokens, reasoning_tokens))
+
+    def add_statement(self, user_id: int, day: dt.date, tokens: int = 0,
+                      reasoning_tokens: int = 0) -> Statement:
+        """`add` as a statement to run (batch.py)."""
         params = {"add_user_id": user_id, "add_day": day}
         params |= {"add_tokens": tokens, "add_reasoning_tokens": reasoning_tokens}
-        await self.session.execute(prebuilt(self.session, "usage_add", _add), params)
+        return prebuilt(self.session, "usage_add", _add), params
 
     async def for_user(self, user_id: int, day: dt.date) -> UsageCount:
         row = (
