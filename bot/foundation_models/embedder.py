@@ -105,7 +105,6 @@ def normalised(vector: np.ndarray) -> np.ndarray:
 # covers one byte at least (a character it does not know is split into byte pieces), so a text
 # of N bytes is at most N tokens and the model's few special ones. A longer query (a long
 # paste, several messages joined) keeps its start and its end, where people put what they ask.
-EMBEDDING_INPUT_TOKENS = 2000
 # Below the limit with room for the special tokens: 1,800 bytes are 1,800 ASCII characters,
 # or 900 Cyrillic ones, and a search needs far fewer.
 QUERY_BYTES = 1800

@@ -14,7 +14,6 @@ from dataclasses import replace
 from bot.foundation_models.types import CompletionOptions
 
 ENABLED_HIDDEN = "ENABLED_HIDDEN"
-EFFORTS = ("low", "medium", "high")
 
 
 def _name(model: str) -> str:

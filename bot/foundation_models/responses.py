@@ -35,9 +35,6 @@ from bot.foundation_models.types import (
 )
 from bot.foundation_models.uris import folder_of, resolve_model_uri
 
-#: The documented host of the Responses API (the OpenAI SDK's `base_url`).
-DEFAULT_RESPONSES_URL = "https://ai.api.cloud.yandex.net/v1"
-
 
 class ResponsesChatModel(ApiClient):
     """Chat over `{base_url}/responses`; short model names become `gpt://folder/name/latest`."""

@@ -204,7 +204,6 @@ def _message(error: Any) -> str:
 
 
 _CASE = re.compile(r"^\s*\[\[\s*case\s*\]\]")
-_TABLE = re.compile(r"^\s*\[")
 
 
 class _Lines:

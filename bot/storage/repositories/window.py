@@ -30,7 +30,6 @@ PROMPT_STATUSES: frozenset[MessageStatus] = frozenset(
 )
 SCAN_PAGE = 512
 HEAD_ROWS = 32
-_NO_ID = 2**63 - 1
 
 
 def chars_as_tokens(text: str) -> int:

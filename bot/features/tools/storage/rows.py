@@ -17,10 +17,6 @@ SETTLED_STATES = frozenset({
 })
 
 
-# States a turn may still have to act on (run, wait for, or resume).
-OPEN_STATES = frozenset(ToolCallState) - SETTLED_STATES
-
-
 def digest(text: str) -> str:
     """The audit's digest of a result: sha256 hex of its UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
