@@ -78,7 +78,6 @@ class Drafting(BotService):
         self.deadline = dt.timedelta(seconds=deadline)
         self.sweep_every = sweep_every
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
     # -- the press -------------------------------------------------------------------------

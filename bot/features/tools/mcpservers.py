@@ -105,7 +105,6 @@ class McpServerSource:
         self._lost = asyncio.Event()
         self._up = asyncio.Event()
         self._failures = 0
-        self.last_error: str | None = None
         # Every tool the server listed (allow-list or not), for `bot check` and the logs.
         self.listed: tuple[str, ...] = ()
 
@@ -207,7 +206,6 @@ class McpServerSource:
                             len(self._definitions),
                             ", ".join(d.name for d in self._definitions) or "none")
             self._failures = 0
-            self.last_error = None
             await self._lost.wait()
             logger.warning("MCP server %r: connection lost; connecting again", self._server)
 
@@ -245,7 +243,6 @@ class McpServerSource:
 
     def _failed(self, exc: BaseException, delay: float) -> None:
         reason = reason_of(exc)
-        self.last_error = reason
         self._failures += 1
         if self._failures == 1:
             fix = (f"check url and headers in [mcp.{self._server}]" if self._spec.url

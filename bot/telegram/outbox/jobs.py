@@ -75,10 +75,6 @@ class Slots:
     draft_frame: float
 
     @property
-    def message_ok(self) -> bool:
-        return self.now >= self.message
-
-    @property
     def draft_ok(self) -> bool:
         return self.now >= self.draft
 
