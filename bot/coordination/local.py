@@ -105,28 +105,6 @@ class LocalCoordinator:
             state.tokens -= cost
         return wait
 
-    async def take_all(
-        self, buckets: Sequence[Bucket], *, reserve: bool = False
-    ) -> tuple[float, int]:
-        # As the Redis script: a token is spent when the call may go (`at` may be ahead).
-        now = self.clock()
-        levels: list[float] = []
-        wait, limit = 0.0, -1
-        for index, b in enumerate(buckets):
-            state = self._buckets.get(b.name)
-            level = b.burst
-            if state is not None:
-                level = min(b.burst, state.tokens + (now - state.at) * b.rate)
-            levels.append(level)
-            need = 1.0 if reserve else 1.0 + b.keep
-            if (need - level) / b.rate > wait:
-                wait, limit = (need - level) / b.rate, index
-        if limit < 0 or reserve:
-            for b, level in zip(buckets, levels, strict=True):
-                tokens = min(b.burst, level + wait * b.rate) - 1.0
-                self._buckets[b.name] = _Bucket(tokens, now + wait)
-        return wait, limit
-
     # -- rolling windows ------------------------------------------------------------------------
 
     async def admit(

@@ -4,9 +4,9 @@
   carries a *fencing token* that only ever grows per lease name, so a writer that lost its
   lease (paused, partitioned) can be told apart from the new owner by anything that checks it.
 - **Token buckets** (outbound budgets): `rate` tokens per second up to `burst`; `take` answers
-  0.0 when granted, else the seconds to wait; `take_all` takes one token from several buckets
-  at once (a chat's and the bot's), leaving each at least its `keep` (headroom that calls of
-  a lower priority must not spend).
+  0.0 when granted, else the seconds to wait; `admit` takes one token from a chat's bucket
+  with a window's place, leaving it at least its `keep` (headroom that calls of a lower
+  priority must not spend).
 - **Rolling windows** (the bot-wide 30 messages in any second): `admit` lets a member in
   while fewer than `limit` members count; a member counts from its admission until `span`
   after it is settled (its call answered), at most `hold` while never settled (a dead
@@ -59,8 +59,8 @@ GAP = Gap.GAP
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """One token bucket of a `take_all`: `rate` per second up to `burst`; a grant must leave
-    at least `keep` tokens (ignored when reserving)."""
+    """One token bucket of an `admit`: `rate` per second up to `burst`; a grant must leave
+    at least `keep` tokens."""
 
     name: str
     rate: float
@@ -142,15 +142,6 @@ class Coordinator(Protocol):
         """Take `cost` tokens: 0.0 when granted; otherwise the seconds until they will be
         there. With `reserve` the tokens are debited anyway (the bucket goes into debt) and the
         caller owns them after waiting the returned time; without it nothing is taken."""
-        ...
-
-    async def take_all(
-        self, buckets: Sequence[Bucket], *, reserve: bool = False
-    ) -> tuple[float, int]:
-        """One token from every bucket, or from none: (0.0, -1) when each holds at least
-        1 + `keep` (then all are debited); otherwise the seconds until they will, and the index
-        of the bucket that needs longest. With `reserve` (keeps ignored) all are debited
-        anyway, like `take`."""
         ...
 
     async def admit(

@@ -57,7 +57,6 @@ class RedisCoordinator:
         self._release_lease = redis.register_script(scripts.RELEASE_LEASE)
         self._renew_leases = redis.register_script(scripts.RENEW_LEASES)
         self._take = redis.register_script(scripts.TAKE)
-        self._take_all = redis.register_script(scripts.TAKE_ALL)
         self._admit = redis.register_script(scripts.ADMIT)
         self._signal = redis.register_script(scripts.SIGNAL)
         self._acquire_slot = redis.register_script(scripts.ACQUIRE_SLOT)
@@ -137,17 +136,6 @@ class RedisCoordinator:
         key = [self._key("bucket", bucket)]
         wait = await self._run("take tokens", self._take, key, args)
         return float(wait)
-
-    async def take_all(
-        self, buckets: Sequence[Bucket], *, reserve: bool = False
-    ) -> tuple[float, int]:
-        keys = [self._key("bucket", b.name) for b in buckets]
-        args: list[Any] = ["1" if reserve else "0"]
-        for b in buckets:
-            args += [repr(b.rate), repr(b.burst), repr(b.keep)]
-        answer = await self._run("take tokens", self._take_all, keys, args)
-        wait, limit = bytes(answer).split(b":")
-        return float(wait), int(limit) - 1
 
     # -- rolling windows ------------------------------------------------------------------------
 

@@ -93,54 +93,6 @@ return tostring(wait)
 """
 )
 
-# KEYS buckets; ARGV reserve (0/1), then rate, burst, keep per key -> "0:0" granted (one token
-# from each), else "<seconds>:<n>": until every bucket holds 1 + keep, the n-th (from 1) needing
-# longest; with reserve debited anyway. A token is spent when the call may go (now + wait), not
-# when it is reserved: `at` may lie in the future, and a bucket that waited for another one
-# counts what it refilled meanwhile (else a chat's calls reserved 1 s apart, both held back by
-# the bot's bucket, would go together).
-TAKE_ALL = (
-    _NOW_MS
-    + """
-local reserve = ARGV[1] == '1'
-local levels = {}
-local wait = 0
-local limit = 0
-for i, key in ipairs(KEYS) do
-  local rate = tonumber(ARGV[i * 3 - 1])
-  local burst = tonumber(ARGV[i * 3])
-  local keep = tonumber(ARGV[i * 3 + 1])
-  local state = redis.call('HMGET', key, 'tokens', 'at')
-  local tokens = tonumber(state[1])
-  local at = tonumber(state[2])
-  if tokens == nil or at == nil then
-    tokens = burst
-    at = now
-  end
-  tokens = math.min(burst, tokens + (now - at) / 1000 * rate)
-  levels[i] = tokens
-  local need = 1 + keep
-  if reserve then need = 1 end
-  if (need - tokens) / rate > wait then
-    wait = (need - tokens) / rate
-    limit = i
-  end
-end
-if limit == 0 or reserve then
-  local spent = now + math.ceil(wait * 1000)
-  for i, key in ipairs(KEYS) do
-    local rate = tonumber(ARGV[i * 3 - 1])
-    local burst = tonumber(ARGV[i * 3])
-    local tokens = math.min(burst, levels[i] + wait * rate) - 1
-    redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(spent))
-    local full_in = spent - now + math.ceil((burst - tokens) / rate * 1000) + 1000
-    redis.call('PEXPIRE', key, full_in)
-  end
-end
-return tostring(wait) .. ':' .. tostring(limit)
-"""
-)
-
 # KEYS[1] window: sorted set member -> when it stops counting (ms), KEYS[2] bucket hash;
 # ARGV member ('' = only settle), limit, span_ms, keep, hold_ms, poll_ms, bucket (0/1), rate/s,
 # burst, bucket keep, then pairs of a member to settle and the ms since its answer -> "0:0"
