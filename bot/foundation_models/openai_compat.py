@@ -13,7 +13,6 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
-from typing import Any
 
 import httpx
 from pydantic import ValidationError
@@ -26,6 +25,7 @@ from bot.foundation_models.limits import GenerationLimit
 from bot.foundation_models.net import pool_limits
 from bot.foundation_models.observer import Observer, model_label
 from bot.foundation_models.reasoning import with_reasoning_effort
+from bot.foundation_models.responses_wire import arguments_of
 from bot.foundation_models.streaming import read_lines
 from bot.foundation_models.transport import RetryPolicy, Timeouts
 from bot.foundation_models.types import (
@@ -125,7 +125,7 @@ class OpenAICompatibleChatModel(ApiClient):
             raise errors.APIError("the answer has no choices")
         choice = answer.choices[0]
         calls = tuple(
-            ToolCall(call.function.name, _arguments(call.function.arguments), call.id or None)
+            ToolCall(call.function.name, arguments_of(call.function.arguments), call.id or None)
             for call in choice.message.tool_calls or []
         )
         usage = _usage(answer.usage)
@@ -219,7 +219,7 @@ class _CallFragments:
 
     def whole(self) -> tuple[ToolCall, ...]:
         return tuple(
-            ToolCall(name, _arguments("".join(parts)), call_id or None)
+            ToolCall(name, arguments_of("".join(parts)), call_id or None)
             for _, (call_id, name, parts) in sorted(self._calls.items())
             if name
         )
@@ -247,11 +247,3 @@ def _usage(usage: ow.ChatUsage | None) -> Usage:
     return Usage(input_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                  total_tokens=usage.total_tokens,
                  reasoning_tokens=details.reasoning_tokens if details else 0)
-
-
-def _arguments(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {"_raw": text}
-    return value if isinstance(value, dict) else {"_value": value}
