@@ -42,11 +42,9 @@ never holds two answers to one question (Telegram still shows the old message).
 
 from __future__ import annotations
 
-from bot.conversation.locks import ChatLocks
 from bot.conversation.options import TurnOptions
 from bot.conversation.service import ConversationService
 from bot.conversation.types import (
-    GROUP_TYPES,
     RELINQUISHED,
     ChatRef,
     ContentFilteredError,
@@ -54,14 +52,11 @@ from bot.conversation.types import (
     TurnResult,
     relinquished,
 )
-from bot.storage.models import utc_today
 from bot.storage.repositories import PROMPT_STATUSES
 
 __all__ = [
-    "GROUP_TYPES",
     "PROMPT_STATUSES",
     "RELINQUISHED",
-    "ChatLocks",
     "ChatRef",
     "ContentFilteredError",
     "ConversationService",
@@ -69,5 +64,4 @@ __all__ = [
     "TurnOptions",
     "TurnResult",
     "relinquished",
-    "utc_today",
 ]

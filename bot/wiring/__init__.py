@@ -17,13 +17,12 @@ features' API's (bot/plugin).
 from __future__ import annotations
 
 from bot.plugin.ground import Groundwork, tool_environment
-from bot.wiring.core import Core, FrontEnd, core
+from bot.wiring.core import Core, core
 from bot.wiring.run import BuiltBot, built_bot, run_bot
 
 __all__ = [
     "BuiltBot",
     "Core",
-    "FrontEnd",
     "Groundwork",
     "built_bot",
     "core",

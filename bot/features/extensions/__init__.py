@@ -5,15 +5,12 @@ database or the configuration."""
 
 from __future__ import annotations
 
-from bot.features.extensions.runner import ContextFragment, ExtensionRunner, NamedProvider
-from bot.plugin.extending import AnswerEvent, HandoffEvent, SourceInfo, ToolCallInfo
+from bot.features.extensions.runner import ExtensionRunner
+from bot.plugin.extending import AnswerEvent, SourceInfo, ToolCallInfo
 
 __all__ = [
     "AnswerEvent",
-    "ContextFragment",
     "ExtensionRunner",
-    "HandoffEvent",
-    "NamedProvider",
     "SourceInfo",
     "ToolCallInfo",
 ]

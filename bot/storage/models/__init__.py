@@ -14,15 +14,11 @@ alias that auto-increments.
 from __future__ import annotations
 
 from bot.storage.models.base import (
-    NAMING_CONVENTION,
     Base,
     BigIntegerPK,
     MessageRole,
     MessageStatus,
-    TimestampMixin,
     UserRole,
-    UTCDateTime,
-    string_enum,
     utc_today,
     utcnow,
 )
@@ -39,7 +35,6 @@ from bot.storage.models.chats import (
 from bot.storage.models.traces import AnswerTrace
 
 __all__ = [
-    "NAMING_CONVENTION",
     "UNFINISHED_ANSWER",
     "AnswerTrace",
     "Base",
@@ -52,11 +47,8 @@ __all__ = [
     "MessageRole",
     "MessageStatus",
     "ProcessedUpdate",
-    "TimestampMixin",
-    "UTCDateTime",
     "User",
     "UserRole",
-    "string_enum",
     "utc_today",
     "utcnow",
 ]

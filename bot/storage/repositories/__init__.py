@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from bot.storage.repositories.batch import Statement, commit_with
+from bot.storage.repositories.batch import commit_with
 from bot.storage.repositories.conversations import (
     PROMPT_STATUSES,
-    ChatState,
     ConversationRepository,
     HistoryEntry,
-    Turn,
-    chars_as_tokens,
 )
 from bot.storage.repositories.counts import DailyCounts
 from bot.storage.repositories.extensions import record_context
 from bot.storage.repositories.messages import MessageRepository
-from bot.storage.repositories.privacy import ForgetReport, PrivacyRepository, PurgeReport
+from bot.storage.repositories.privacy import PrivacyRepository
 from bot.storage.repositories.traces import TraceRepository
 from bot.storage.repositories.updates import (
     IncomingUpdate,
@@ -31,25 +28,19 @@ from bot.storage.repositories.users import ChatRepository, UserRepository
 __all__ = [
     "PROMPT_STATUSES",
     "ChatRepository",
-    "ChatState",
     "ConversationRepository",
     "DailyCounts",
-    "ForgetReport",
     "HistoryEntry",
     "IncomingUpdate",
     "MessageRepository",
     "PendingUpdate",
     "PrivacyRepository",
-    "PurgeReport",
-    "Statement",
     "TraceRepository",
-    "Turn",
     "UpdateReceipt",
     "UpdateRepository",
     "UsageCount",
     "UsageRepository",
     "UserRepository",
-    "chars_as_tokens",
     "commit_with",
     "mark_settled",
     "record_context",

@@ -10,25 +10,19 @@ from bot.features.desk.domain.service import DeskService
 from bot.features.desk.domain.triggers import asks_for_person, is_question, is_thanks
 from bot.features.desk.domain.views import (
     CaseView,
-    Handoff,
-    Purge,
     RatingComment,
     RelayView,
     Requester,
-    TurnNote,
 )
 
 __all__ = [
     "CaseView",
     "DeskService",
-    "Handoff",
     "HoursFormatError",
-    "Purge",
     "RatingComment",
     "RelayView",
     "Requester",
     "SupportHours",
-    "TurnNote",
     "asks_for_person",
     "is_question",
     "is_thanks",
