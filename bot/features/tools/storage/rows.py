@@ -1,5 +1,5 @@
-"""What the tool-call repository takes and gives: a new call, a decline, per-tool figures, the
-states that count as settled, and the digests and idempotency keys calls are stored with."""
+"""What the tool-call repository takes and gives: a new call, a decline, per-tool figures, and
+the digests and idempotency keys calls are stored with."""
 
 from __future__ import annotations
 
@@ -8,13 +8,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from bot.features.tools.storage.models import ToolCallState
-
-# States in which a call has its result for the model.
-SETTLED_STATES = frozenset({
-    ToolCallState.DONE, ToolCallState.FAILED, ToolCallState.DECLINED, ToolCallState.EXPIRED,
-})
 
 
 def digest(text: str) -> str:
