@@ -84,23 +84,20 @@ def entity_json(entity: MessageEntity) -> dict[str, Any]:
     return out
 
 
-def clip_entities(
-    entities: list[MessageEntity], start: int, end: int, *, shift: int | None = None
-) -> list[MessageEntity]:
-    """Entities intersected with the UTF-16 range [start, end), re-based to ``shift`` (= start).
+def clip_entities(entities: list[MessageEntity], start: int, end: int) -> list[MessageEntity]:
+    """Entities intersected with the UTF-16 range [start, end), re-based to start.
 
     Empty intersections are dropped; the original order is kept.
     """
-    base = start if shift is None else shift
     clipped: list[MessageEntity] = []
     for entity in entities:
         lo = max(entity.offset, start)
         hi = min(entity.offset + entity.length, end)
         if hi > lo:
-            if lo == entity.offset and hi - lo == entity.length and base == 0:
+            if lo == entity.offset and hi - lo == entity.length and start == 0:
                 clipped.append(entity)
             else:
-                clipped.append(entity.model_copy(update={"offset": lo - base, "length": hi - lo}))
+                clipped.append(entity.model_copy(update={"offset": lo - start, "length": hi - lo}))
     return clipped
 
 
