@@ -45,8 +45,6 @@ class ImageData(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     b64_json: str | None = None
-    url: str | None = None
-    revised_prompt: str | None = None
 
 
 class ImagesResponse(BaseModel):

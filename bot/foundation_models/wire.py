@@ -55,32 +55,13 @@ class ToolCallList(Wire):
     """Calls the model asks for, in order."""
 
 
-class FunctionResult(Wire):
-    name: str = ""
-    """The function whose result this is."""
-    content: str = ""
-    """The result as text."""
-
-
-class ToolResultItem(Wire):
-    function_result: FunctionResult | None = None
-    """A function's result."""
-
-
-class ToolResultList(Wire):
-    tool_results: list[ToolResultItem] = Field(default_factory=list)
-    """Results sent back to the model."""
-
-
 class Message(Wire):
     role: str = "assistant"
     """`system` | `user` | `assistant`."""
     text: str | None = None
-    """The text (one of text / toolCallList / toolResultList)."""
+    """The text (one of text / toolCallList)."""
     tool_call_list: ToolCallList | None = None
     """Function calls asked for by the assistant."""
-    tool_result_list: ToolResultList | None = None
-    """Function results sent by the user side."""
 
 
 class Alternative(Wire):
@@ -166,10 +147,6 @@ class Operation(Wire):
     """Operation id (`d7q...` text, `fbv...` images)."""
     description: str | None = ""
     """`Async GPT Completion`; empty for images."""
-    created_at: str | None = None
-    """RFC 3339, may be null."""
-    modified_at: str | None = None
-    """RFC 3339, may be null."""
     done: bool | None = False
     """Absent means false."""
     error: OperationErrorBody | None = None
