@@ -169,7 +169,6 @@ def outbox_budgets(
 class Operations:
     replica_id: str
     coordinator: Coordinator | None  # None: one process, nothing shared
-    metrics_port: int | None = None
     readiness: Readiness | None = None  # /readyz's probes (METRICS_LISTEN)
 
     async def run_polling(
@@ -233,17 +232,15 @@ async def operations(
         metrics.queue_depth_from("chats", app.queues.waiting)
         metrics.queue_depth_from("outbox", lambda: gauges.deliveries(app.outbox))
         metrics.queue_depth_from("telegram_budget", lambda: gauges.budget_waiters(app.outbox))
-        metrics_port, readiness = None, None
+        readiness = None
         if settings.metrics_listen:
             host, port = settings.metrics_host_port
             readiness = readiness_for(db, bot, coordinator, stopping=lambda: app.stopping,
                                       scrub=Scrubber(secrets_of(settings, features)))
             try:
-                metrics_port = await stack.enter_async_context(
-                    serve_metrics(host, port, readiness)
-                )
+                await stack.enter_async_context(serve_metrics(host, port, readiness))
             except OSError as exc:
                 raise ConfigError(
                     f"METRICS_LISTEN: cannot listen on {host}:{port} ({exc.strerror})"
                 ) from None
-        yield Operations(settings.replica_id, coordinator, metrics_port, readiness)
+        yield Operations(settings.replica_id, coordinator, readiness)
