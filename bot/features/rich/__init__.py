@@ -26,13 +26,12 @@ _WHERE = {
     "RichAnswers": "bot.features.rich.answers",
     "rich_message": "bot.features.rich.answers",
     "needs_rich": "bot.features.rich.detect",
-    "shape_of": "bot.features.rich.detect",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 if TYPE_CHECKING:
     from bot.features.rich.answers import Refusals, RichAnswers, rich_message
-    from bot.features.rich.detect import needs_rich, shape_of
+    from bot.features.rich.detect import needs_rich
 
-__all__ = ["Refusals", "RichAnswers", "needs_rich", "rich_message", "shape_of"]
+__all__ = ["Refusals", "RichAnswers", "needs_rich", "rich_message"]

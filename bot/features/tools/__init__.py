@@ -17,11 +17,9 @@ _WHERE = {
     "ToolDefinition": "bot.extending.tools",
     "ToolOutcome": "bot.extending.tools",
     "ToolRunResult": "bot.extending.tools",
-    "ToolSource": "bot.extending.tools",
     "load_toolbox": "bot.features.tools.loading",
     "start_toolbox": "bot.features.tools.loading",
     "Toolbox": "bot.features.tools.toolbox",
-    "ToolNameClashError": "bot.features.tools.toolbox",
     "ToolsFileError": "bot.features.tools.toolsfile",
 }
 
@@ -29,23 +27,20 @@ __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 if TYPE_CHECKING:
     from bot.features.tools.loading import load_toolbox, start_toolbox
-    from bot.features.tools.toolbox import Toolbox, ToolNameClashError
+    from bot.features.tools.toolbox import Toolbox
     from bot.features.tools.toolsfile import ToolsFileError
     from bot.plugin.extending import (
         ToolContext,
         ToolDefinition,
         ToolOutcome,
         ToolRunResult,
-        ToolSource,
     )
 
 __all__ = [
     "ToolContext",
     "ToolDefinition",
-    "ToolNameClashError",
     "ToolOutcome",
     "ToolRunResult",
-    "ToolSource",
     "Toolbox",
     "ToolsFileError",
     "load_toolbox",
