@@ -199,31 +199,18 @@ class MessageRepository:
             params["new_ids"] = list(telegram_ids)
         return _rowcount(await self.session.execute(stmt, params)) > 0
 
-    async def set_token_count(self, message_id: int, token_count: int) -> bool:
-        """False when there is no such message."""
-        stmt = self.set_token_count_statement(message_id, token_count)
-        return _rowcount(await self.session.execute(*stmt)) > 0
-
     @staticmethod
     def set_token_count_statement(message_id: int, token_count: int) -> Statement:
-        """`set_token_count` as a statement to run (batch.py)."""
+        """The question's token count, as a statement to run (batch.py)."""
         params = {"message_id": message_id, "new_token_count": token_count, "now": utcnow()}
         return _SET_TOKEN_COUNT, params
-
-    async def set_telegram_ids(
-        self, message_id: int, telegram_ids: Sequence[int], *, only_streaming: bool = False
-    ) -> bool:
-        """Record the Telegram messages showing a message; with `only_streaming`, only while
-        it is still `streaming`. False when no row changed."""
-        stmt = self.set_telegram_ids_statement(message_id, telegram_ids,
-                                               only_streaming=only_streaming)
-        return _rowcount(await self.session.execute(*stmt)) > 0
 
     @staticmethod
     def set_telegram_ids_statement(
         message_id: int, telegram_ids: Sequence[int], *, only_streaming: bool = False
     ) -> Statement:
-        """`set_telegram_ids` as a statement to run (batch.py)."""
+        """Record the Telegram messages showing a message, as a statement to run (batch.py);
+        with `only_streaming`, only while it is still `streaming`."""
         stmt = _SET_IDS_STREAMING if only_streaming else _SET_IDS
         return stmt, {"message_id": message_id, "new_ids": list(telegram_ids), "now": utcnow()}
 
