@@ -95,7 +95,11 @@ class Relayer:
         left for later): what is posted beside it waits for it, so it comes after."""
         future = self._tried.get(relay_id)
         if future is None:
-            future = self._tried[relay_id] = asyncio.get_running_loop().create_future()
+            future = asyncio.get_running_loop().create_future()
+            if self._closed:  # no try comes here: it is pending for the next start
+                future.set_result(None)
+            else:
+                self._tried[relay_id] = future
         return future
 
     def _tried_now(self, batch: list[RelayView]) -> None:
