@@ -234,7 +234,7 @@ class FakeBotApi(
             return
         now = time.time()
         message = ChatMessage(
-            message_id, chat.chat_id, False, now, text=text, caption=body.get("caption"),
+            message_id, chat.chat_id, False, now, text=text,
             entities=list(body.get("entities") or body.get("caption_entities") or []),
             reply_to=(body.get("reply_to_message") or {}).get("message_id"),
             thread_id=body.get("message_thread_id"), user=sender,
