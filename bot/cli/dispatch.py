@@ -32,6 +32,7 @@ from bot.features.installed import FEATURES, bot_features
 from bot.features.settings import Settings
 from bot.log import Scrubber, setup_logging
 from bot.plugin.commands import Command
+from bot.wiring import collector
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
@@ -145,7 +146,13 @@ def _fail(exc: Exception) -> None:
 
 def run_app(app: AppParts, argv: Sequence[str]) -> int:
     """Run a command line (without `--app`) for `app`: the process is the bot's (`fmbot`,
-    `App.run()`), so it may tune what is the process's."""
+    `App.run()`), so it may tune what is the process's: the garbage collector is paused
+    while the command starts (bot/wiring/collector.py)."""
+    with collector.paused():
+        return _run_app(app, argv)
+
+
+def _run_app(app: AppParts, argv: Sequence[str]) -> int:
     # Before numpy loads (the knowledge base imports it when it starts): a product of
     # 10,000 x 256 floats by one vector takes well under a millisecond on one core, while
     # OpenBLAS's threads only fight the event loop for the CPU (bench_kb.py on a busy 2-core
@@ -200,6 +207,8 @@ def run_app(app: AppParts, argv: Sequence[str]) -> int:
 
         scrubber.add(declared(app.features, settings).secrets)
         factory = Factory(app, settings, system_prompt)
+        if args.command != "run":  # `run` takes the collector back once it has started
+            collector.resume()
         return run_async_value(command.run(factory, args))
     except SchemaTooNewError as exc:
         print(f"fmbot: {exc}", file=sys.stderr)

@@ -1,0 +1,72 @@
+"""The garbage collector is paused while a command starts and given back after
+(bot/wiring/collector.py): a command that ends, fails or is resumed early leaves it running,
+and a program that disabled it itself keeps it disabled."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.wiring import collector
+from tests.cli import run_bot
+
+
+@pytest.fixture(autouse=True)
+def _collector_back() -> Iterator[None]:
+    """Whatever a test does, the worker's collector is on after it."""
+    yield
+    collector.resume()
+    gc.enable()
+
+
+def test_paused_for_the_block_and_back_after_it() -> None:
+    assert gc.isenabled()
+    with collector.paused():
+        assert not gc.isenabled()
+        with collector.paused():  # a nested pause neither enables it early nor late
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_resumed_early_it_stays_on_and_the_block_end_changes_nothing() -> None:
+    with collector.paused():
+        collector.resume()
+        assert gc.isenabled()
+        collector.resume()  # twice: nothing more
+        assert gc.isenabled()
+    assert gc.isenabled()
+
+
+def _failing_start() -> None:
+    with collector.paused():
+        assert not gc.isenabled()
+        raise RuntimeError("the start failed")
+
+
+def test_a_failed_start_gives_it_back() -> None:
+    with pytest.raises(RuntimeError):
+        _failing_start()
+    assert gc.isenabled()
+
+
+def test_a_program_that_disabled_it_keeps_it_disabled() -> None:
+    gc.disable()
+    with collector.paused():
+        collector.resume()
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+
+
+def test_a_command_line_leaves_the_collector_on(tmp_path: Path) -> None:
+    """`fmbot settings` and a line that fails its checks, through the command line's `main`
+    (as `python -m bot` runs it): each leaves the process's collector running."""
+    done = run_bot(["settings"], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert gc.isenabled()
+    refused = run_bot(["run"], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert refused.returncode != 0
+    assert gc.isenabled()
