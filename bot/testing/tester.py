@@ -99,8 +99,15 @@ class BotTester:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def __aenter__(self) -> BotTester:
+        from bot.wiring import collector
+
         try:
-            await self._start()
+            # The first tester in a process imports and builds every feature's modules and
+            # models: the garbage collector's full walks over that growing heap were about a
+            # third of its start (0.64-0.80 -> 0.39-0.47 CPU-s, bench/results.md). Paused
+            # for the start and back after it, or left off where the test turned it off.
+            with collector.paused():
+                await self._start()
         except BaseException:
             await self._stack.aclose()
             raise

@@ -70,3 +70,24 @@ def test_a_command_line_leaves_the_collector_on(tmp_path: Path) -> None:
     refused = run_bot(["run"], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert refused.returncode != 0
     assert gc.isenabled()
+
+
+async def test_a_tester_starts_with_it_paused_and_gives_it_back() -> None:
+    from bot import App, RunContext
+    from bot.testing import BotTester
+
+    during: list[bool] = []
+    app = App(env_file=None)
+
+    @app.on_startup
+    async def seen(ctx: RunContext) -> None:
+        during.append(gc.isenabled())
+
+    async with BotTester(app) as tester:
+        assert gc.isenabled()
+        assert (await tester.user("Anna").says("hi")).text == "hi"
+    assert during == [False]
+    gc.disable()  # a test that turned it off keeps it off through a tester's start
+    async with BotTester(app):
+        assert not gc.isenabled()
+    assert during == [False, False]
