@@ -10,7 +10,9 @@ first model call is refused with 429 "Retry-After: 2" and retried. It runs in a 
 figures printed are the run's wall time and the CPU time of pytest and everything it started.
 
 ``--real``: every tester on the real clock (FMBOT_TESTER_REAL_TIME=1, the kit's behaviour
-before its virtual clock): the waits are then waited.
+before its virtual clock): the waits are then waited. ``--collector-on``: the suite's ini
+sets ``fmbot_collect_paused = false`` (the plugin's behaviour before it paused the garbage
+collector while collecting).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ from bot.testing import BotTester, ScriptedModel, ServiceModel
 '''
 
 
-def write_suite(folder: Path, tests: int) -> None:
+def write_suite(folder: Path, tests: int, collector_on: bool = False) -> None:
     shutil.copy(ROOT / "examples" / "mybot.py", folder / "mybot.py")
     (folder / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     body = [HEADER]
@@ -83,7 +85,9 @@ def write_suite(folder: Path, tests: int) -> None:
     for n in range(tests):
         body.append(kinds[n % len(kinds)].format(n=n))
     (folder / "test_plugin.py").write_text("".join(body), encoding="utf-8")
-    (folder / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n", encoding="utf-8")
+    paused = "fmbot_collect_paused = false\n" if collector_on else ""
+    (folder / "pytest.ini").write_text(f"[pytest]\nasyncio_mode = auto\n{paused}",
+                                       encoding="utf-8")
 
 
 def run(folder: Path, real: bool) -> tuple[float, float, str]:
@@ -108,14 +112,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=100)
     parser.add_argument("--real", action="store_true", help="the real clock")
+    parser.add_argument("--collector-on", action="store_true",
+                        help="the garbage collector left on while the suite collects")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fmbot-plugin-suite-") as name:
         folder = Path(name)
-        write_suite(folder, args.tests)
+        write_suite(folder, args.tests, args.collector_on)
         run(folder, args.real)  # bytecode compiled, the template database's first migration
         wall, cpu, last = run(folder, args.real)
     clock = "real clock" if args.real else "virtual clock"
-    print(f"{args.tests} tests on the {clock}: {wall:.1f} s wall, {cpu:.1f} CPU-s ({last})")
+    collector = ", the collector on while collecting" if args.collector_on else ""
+    print(f"{args.tests} tests on the {clock}{collector}: {wall:.1f} s wall, {cpu:.1f} CPU-s "
+          f"({last})")
 
 
 if __name__ == "__main__":

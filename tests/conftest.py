@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import gc
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
 
-# The collector paused while this process imports fmbot, aiogram's models and the test
-# modules: the heap grows by some 300,000 objects that live for the whole run, and the
-# collector's full passes over them cost about 1.3 of a collection's 7.5 CPU-seconds
-# (bench/results.md, "the collector paused at start"). `pytest_collection` below takes it
-# back, the collection's objects frozen out of its reach.
-gc.disable()
+import pytest
+from hypothesis import HealthCheck, settings
 
-from collections.abc import AsyncIterator, Generator  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-
-from bot.features.installed import load_texts  # noqa: E402
-from bot.testing.clock import VirtualClock  # noqa: E402
-from tests import cpu_report, marks  # noqa: E402
-from tests.e2e import faults_table  # noqa: E402
+from bot.features.installed import load_texts
+from bot.testing.clock import VirtualClock
+from tests import cpu_report, marks
+from tests.e2e import faults_table
 
 # The shared fixtures live in their own modules, loaded as pytest plugins (not re-exported):
 # databases (migrated SQLite files, PostgreSQL when reachable), Redis (the shared server, a
@@ -86,22 +77,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # any feature is built (bot/features/installed.py: load_texts): a test that calls a
     # feature's code directly reads the same texts whatever ran before it on its worker.
     load_texts()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
-    """The collector back once the collection ends (in every process: xdist's controller
-    collects nothing, but this hook runs there too), failed or not. What the collection
-    imported (fmbot, aiogram's models, the test modules) lives for the whole run: frozen out
-    of the collector's scans, each collection walks only what the tests made since. A
-    BotTester's start, exchange and stop took a quarter less CPU (0.077 -> 0.058 CPU-s,
-    measured in one process)."""
-    try:
-        return (yield)
-    finally:
-        gc.collect()
-        gc.freeze()
-        gc.enable()
+    # (fmbot's pytest plugin pauses the garbage collector while this process collects, and
+    # freezes what it imported: bot/testing/pytest_plugin.py.)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
