@@ -27,12 +27,12 @@ from bot.cli.record import command as record_command
 from bot.cli.report import command as report_command
 from bot.cli.run import command as run_command
 from bot.cli.settings import command as settings_command
+from bot.collector import pause_collector, resume_collector
 from bot.config import ConfigError
 from bot.features.installed import FEATURES, bot_features
 from bot.features.settings import Settings
 from bot.log import Scrubber, setup_logging
 from bot.plugin.commands import Command
-from bot.wiring import collector
 
 if TYPE_CHECKING:
     from bot.app.parts import AppParts
@@ -147,8 +147,8 @@ def _fail(exc: Exception) -> None:
 def run_app(app: AppParts, argv: Sequence[str]) -> int:
     """Run a command line (without `--app`) for `app`: the process is the bot's (`fmbot`,
     `App.run()`), so it may tune what is the process's: the garbage collector is paused
-    while the command starts (bot/wiring/collector.py)."""
-    with collector.paused():
+    while the command starts (bot/collector.py)."""
+    with pause_collector():
         return _run_app(app, argv)
 
 
@@ -208,7 +208,7 @@ def _run_app(app: AppParts, argv: Sequence[str]) -> int:
         scrubber.add(declared(app.features, settings).secrets)
         factory = Factory(app, settings, system_prompt)
         if args.command != "run":  # `run` takes the collector back once it has started
-            collector.resume()
+            resume_collector()
         return run_async_value(command.run(factory, args))
     except SchemaTooNewError as exc:
         print(f"fmbot: {exc}", file=sys.stderr)

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from bot.app import parts_of
+from bot.collector import pause_collector
 from bot.conversation.types import Employee
 from bot.features.evaluation.stubs import Stubs
 from bot.testing.clock import VirtualClock, real_time_requested
@@ -99,14 +100,10 @@ class BotTester:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def __aenter__(self) -> BotTester:
-        from bot.wiring import collector
-
         try:
-            # The first tester in a process imports and builds every feature's modules and
-            # models: the garbage collector's full walks over that growing heap were about a
-            # third of its start (0.64-0.80 -> 0.39-0.47 CPU-s, bench/results.md). Paused
-            # for the start and back after it, or left off where the test turned it off.
-            with collector.paused():
+            # The first tester in a process builds every feature: the collector's walks over
+            # that growing heap were a third of its start (bench/results.md).
+            with pause_collector():
                 await self._start()
         except BaseException:
             await self._stack.aclose()

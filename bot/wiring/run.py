@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from bot.wiring.core import Core
     from bot.wiring.operations import Operations, Shared
 
+from bot.collector import resume_collector
 from bot.plugin.offers import Lifecycle
-from bot.wiring import collector
 from bot.wiring.core import FrontEnd, core
 from bot.wiring.models import watch_models
 from bot.wiring.parts import telegram_files
@@ -249,7 +249,7 @@ async def run_bot(
             # "gc.freeze"; https://docs.python.org/3/library/gc.html#gc.freeze).
             gc.collect()
             gc.freeze()
-            collector.resume()  # paused while the command started (collector.py)
+            resume_collector()  # paused while the command started (collector.py)
         try:
             if settings.telegram_mode == "webhook":
                 assert settings.telegram_webhook_secret is not None

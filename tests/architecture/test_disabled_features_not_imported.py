@@ -108,6 +108,6 @@ def test_importing_the_library_tunes_nothing_of_the_process(probe: list[str]) ->
     import of fmbot's modules sets an environment variable (OpenBLAS's threads are set by the
     `fmbot` process alone, bot/cli/dispatch.py) or retunes the garbage collector: its
     thresholds, what is frozen and whether it runs (the `fmbot` process pauses it while it
-    starts, bot/wiring/collector.py; building the bot here leaves it running)."""
+    starts, bot/collector.py; building the bot here leaves it running)."""
     (line,) = [line for line in probe if line.startswith("tuned:")]
     assert line == "tuned: {} True"

@@ -1,5 +1,5 @@
 """The garbage collector is paused while a command starts and given back after
-(bot/wiring/collector.py): a command that ends, fails or is resumed early leaves it running,
+(bot/collector.py): a command that ends, fails or is resumed early leaves it running,
 and a program that disabled it itself keeps it disabled."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.wiring import collector
+from bot.collector import pause_collector, resume_collector
 from tests.cli import run_bot
 
 
@@ -18,31 +18,31 @@ from tests.cli import run_bot
 def _collector_back() -> Iterator[None]:
     """Whatever a test does, the worker's collector is on after it."""
     yield
-    collector.resume()
+    resume_collector()
     gc.enable()
 
 
 def test_paused_for_the_block_and_back_after_it() -> None:
     assert gc.isenabled()
-    with collector.paused():
+    with pause_collector():
         assert not gc.isenabled()
-        with collector.paused():  # a nested pause neither enables it early nor late
+        with pause_collector():  # a nested pause neither enables it early nor late
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
 
 
 def test_resumed_early_it_stays_on_and_the_block_end_changes_nothing() -> None:
-    with collector.paused():
-        collector.resume()
+    with pause_collector():
+        resume_collector()
         assert gc.isenabled()
-        collector.resume()  # twice: nothing more
+        resume_collector()  # twice: nothing more
         assert gc.isenabled()
     assert gc.isenabled()
 
 
 def _failing_start() -> None:
-    with collector.paused():
+    with pause_collector():
         assert not gc.isenabled()
         raise RuntimeError("the start failed")
 
@@ -55,8 +55,8 @@ def test_a_failed_start_gives_it_back() -> None:
 
 def test_a_program_that_disabled_it_keeps_it_disabled() -> None:
     gc.disable()
-    with collector.paused():
-        collector.resume()
+    with pause_collector():
+        resume_collector()
         assert not gc.isenabled()
     assert not gc.isenabled()
 
