@@ -117,6 +117,8 @@ class BotTester:
         clock = None if self.real_time else VirtualClock.of()
         if clock is not None:
             self._stack.enter_context(clock.running())
+        # After the bot has stopped: a webhook's deliveries and their HTTP client.
+        self._stack.push_async_callback(self.telegram.aclose)
         folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="fmbot-")))
         settings = run_settings(folder, self._overrides)
         parts = parts_of(self.app)

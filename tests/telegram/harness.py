@@ -274,6 +274,7 @@ async def running_app(
         finally:
             await app.shutdown()
             await client.aclose()
+            await telegram.aclose()  # a webhook's deliveries and their HTTP client
 
 
 ACCESS_KEYS = {"allowed_users": "users", "allowed_chats": "chats", "admins": "admins",

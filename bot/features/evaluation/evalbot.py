@@ -171,6 +171,7 @@ async def evaluated_bot(
         http = client_over(_Metered(inner, meter))
         stack.push_async_callback(http.aclose)
         telegram = FakeTelegram()
+        stack.push_async_callback(telegram.aclose)
         # Every user is a simulated customer: the App's hooks, context providers and plugins'
         # features reach nothing real (AppParts.evaluated).
         built = await stack.enter_async_context(factory.running(

@@ -313,7 +313,15 @@ class FakeTelegram(BaseSession):
         return status, body
 
     async def close(self) -> None:
+        # aiogram closes a bot's session when its polling ends; the Telegram stays up for the
+        # next bot (a tester's `restart`): `aclose` ends it.
         return None
+
+    async def aclose(self) -> None:
+        """End what this Telegram keeps running for the test: a webhook's deliveries (and the
+        HTTP client they post with) and a long poll still waiting. Whoever made it calls this
+        once the test is done with it (`BotTester` does)."""
+        await self.state.updates.close()
 
     async def stream_content(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 import aiohttp
@@ -229,4 +230,41 @@ async def test_webhook_with_a_wrong_secret_is_retried_and_reported(tg: TelegramS
         assert secrets[-1] == "right"
     finally:
         await bot.session.close()
+        await runner.cleanup()
+
+
+async def test_the_in_memory_telegram_closes_its_webhook_client_when_done() -> None:
+    """A webhook set on the in-memory Telegram is delivered to over HTTP; `aclose` ends the
+    deliveries and closes their client (it was left to the garbage collector: "Unclosed
+    client session" at a worker's exit)."""
+    from bot.testing.telegram import FakeTelegram
+
+    received: list[int] = []
+    delivered = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((await request.json())["update_id"])
+        delivered.set()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    before = {id(s) for s in gc.get_objects() if isinstance(s, aiohttp.ClientSession)}
+    telegram = FakeTelegram()
+    bot = telegram.make_bot()
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+        update_id = telegram.state.send_user_message(1, "hi")
+        await asyncio.wait_for(delivered.wait(), 10)  # by the webhook's task, over HTTP
+        assert received == [update_id]
+        opened = [s for s in gc.get_objects()
+                  if isinstance(s, aiohttp.ClientSession) and id(s) not in before]
+        assert opened
+        assert not any(s.closed for s in opened)
+        await telegram.aclose()
+        assert all(s.closed for s in opened)
+    finally:
         await runner.cleanup()
