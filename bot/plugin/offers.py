@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.conversation.turn import TurnState
     from bot.conversation.types import ChatRef, Employee, Speaker
     from bot.extending.events import HandoffEvent, RunContext, ToolCallInfo
 
@@ -63,10 +64,10 @@ class ImageCost:
 
 @dataclass(frozen=True, slots=True)
 class CallsOfAnswer:
-    """The tool calls an answer made, in the order they ran (the tool loop's), read in the
-    answer's own transaction: what the App's `on_answer` hooks are told."""
+    """The tool calls a turn's answer made, in the order they ran (the tool loop's), read in
+    the answer's own transaction: what the App's `on_answer` hooks are told."""
 
-    read: Callable[[AsyncSession, int], Awaitable[Sequence[ToolCallInfo]]]
+    read: Callable[[AsyncSession, TurnState], Awaitable[Sequence[ToolCallInfo]]]
 
 
 StoreFilter = Callable[["AsyncSession", str, "Speaker", "ChatRef"],

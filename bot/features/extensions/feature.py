@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.plugin.context import FeatureContext
+    from bot.plugin.conversation import TurnState
     from bot.plugin.extending import ToolCallInfo
 
 
@@ -47,12 +48,12 @@ async def lifespan(ctx: FeatureContext) -> None:
 
     found: list[CallsOfAnswer | None] = []
 
-    async def tool_calls(session: AsyncSession, answer_id: int) -> Sequence[ToolCallInfo]:
+    async def tool_calls(session: AsyncSession, turn: TurnState) -> Sequence[ToolCallInfo]:
         # The tool loop is built after this feature: looked up once, at the first answer.
         if not found:
             found.append(built.find(CallsOfAnswer))
         calls = found[0]
-        return await calls.read(session, answer_id) if calls is not None else ()
+        return await calls.read(session, turn) if calls is not None else ()
 
     ctx.turn(ExtensionsFeature(extras, tool_calls=tool_calls, asker=asker))
     ctx.idle(extras.wait_idle)

@@ -37,7 +37,7 @@ from bot.plugin.storage import MessageStatus, record_context
 logger = logging.getLogger(__name__)
 
 # Reads the calls an answer made (the tool loop's), in the answer's transaction.
-CallsReader = Callable[[AsyncSession, int], Awaitable[Sequence[ToolCallInfo]]]
+CallsReader = Callable[[AsyncSession, TurnState], Awaitable[Sequence[ToolCallInfo]]]
 
 # Of the prompt room, the share context providers may take (history gets the rest).
 CONTEXT_SHARE = 0.25
@@ -139,7 +139,7 @@ class ExtensionsFeature(TurnFeature):
             await record_context(session, turn.answer_id, told.context_providers)
         if (self._tool_calls is not None and self.extras.on_answer
                 and verdict.status in FINAL_FOR_HOOKS):
-            told.calls = await self._tool_calls(session, turn.answer_id)
+            told.calls = await self._tool_calls(session, turn)
 
     def finished(self, turn: TurnState, result: TurnResult) -> None:
         if self.extras.on_answer and result.status in FINAL_FOR_HOOKS:

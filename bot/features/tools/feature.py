@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.features.tools.toolbox import Toolbox
     from bot.plugin.commands import Command, CommandContext, ReportSection
     from bot.plugin.context import FeatureContext
+    from bot.plugin.conversation import TurnState
     from bot.plugin.extending import ToolCallInfo
     from bot.plugin.ground import Preparing
     from bot.plugin.outcome import Outcome
@@ -109,12 +110,16 @@ def call_lines_of(
     return lines
 
 
-async def calls_of_answer(session: AsyncSession, answer_id: int) -> list[ToolCallInfo]:
-    """The calls the answer made, as the App's hooks are told them (in the order they ran)."""
+async def calls_of_answer(session: AsyncSession, turn: TurnState) -> list[ToolCallInfo]:
+    """The calls the turn's answer made, as the App's hooks are told them (in the order they
+    ran)."""
     from bot.features.tools.storage.calls import ToolCallRepository
+    from bot.features.tools.turnpart import ToolTurn
     from bot.plugin.extending import ToolCallInfo, tool_call_outcome
 
-    calls = await ToolCallRepository(session).for_answer(answer_id)
+    if not turn.part(ToolTurn).has_calls:
+        return []  # it made none and carried none: nothing stored to read
+    calls = await ToolCallRepository(session).for_answer(turn.answer_id)
     return [ToolCallInfo(name=call.name, arguments=dict(call.arguments),
                          outcome=tool_call_outcome(call.outcome), result=call.result or "")
             for call in sorted(calls, key=lambda c: (c.round, c.position))]

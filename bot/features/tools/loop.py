@@ -277,6 +277,7 @@ class ToolLoop:
                                       detail="unknown tool")
                     await session.refresh(row)
             await session.commit()
+        turn.part(ToolTurn).stored = True
         return Round(rows)
 
     async def _run_round(self, turn: TurnState, round_: Round) -> None:

@@ -59,7 +59,9 @@ class ToolsFeature(TurnFeature):
         if not self.loop.offers(turn.model):
             return  # no call is made or carried on by a model not offered tools
         offered = self.loop.offered(turn)
-        calls = await ToolCallRepository(session).for_answer(turn.answer_id)
+        calls: Sequence[ToolCall] = []
+        if turn.part(ToolTurn).has_calls:  # most answers make none: no read for them
+            calls = await ToolCallRepository(session).for_answer(turn.answer_id)
         if not offered and not calls:
             return
         turn.trace.tag(*(f"tool:{call.name}" for call in calls))

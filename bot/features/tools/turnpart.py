@@ -50,6 +50,15 @@ class ToolTurn:
     waiting: tuple[WaitingCall, ...] = ()
     # A per-user limit this turn reached ("calls_per_hour", "writes_per_day"), if any.
     limit_reached: str | None = None
+    # This turn stored a round of calls for the answer. With `resumed` (calls carried over
+    # or stored before a reopening), the only ways an answer has calls: otherwise there is
+    # nothing to read back when the answer is recorded.
+    stored: bool = False
+
+    @property
+    def has_calls(self) -> bool:
+        """Whether the answer may have stored calls (a read finds none otherwise)."""
+        return self.stored or self.resumed
 
 
 def tool_turn(result: TurnResult) -> ToolTurn:
