@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_type_hints, overload
+from typing import Any, get_type_hints
 
 from pydantic import (
     BaseModel,
@@ -47,7 +47,6 @@ from bot.extending.tools import (
 logger = logging.getLogger(__name__)
 
 ToolFunction = Callable[..., Awaitable[Any]]
-F = TypeVar("F", bound=ToolFunction)
 
 
 class ToolFunctionError(TypeError):
@@ -72,58 +71,6 @@ class FunctionTools:
     @property
     def name(self) -> str:
         return f"python:{self._name}"
-
-    @overload
-    def tool(self, function: F, /) -> F: ...
-
-    @overload
-    def tool(
-        self,
-        function: None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        confirm: bool = False,
-        admins_only: bool = False,
-        writes: bool | None = None,
-        timeout_s: float = 10.0,
-        title: str = "",
-        title_ru: str = "",
-        business: bool = False,
-        groups: Sequence[str] = (),
-        approvers: str | int | None = None,
-    ) -> Callable[[F], F]: ...
-
-    def tool(
-        self,
-        function: F | None = None,
-        /,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        confirm: bool = False,
-        admins_only: bool = False,
-        writes: bool | None = None,
-        timeout_s: float = 10.0,
-        title: str = "",
-        title_ru: str = "",
-        business: bool = False,
-        groups: Sequence[str] = (),
-        approvers: str | int | None = None,
-    ) -> F | Callable[[F], F]:
-        """Register `function` as a tool; `@tools.tool` or `@tools.tool(confirm=True, ...)`.
-        `writes` defaults to `confirm` (a confirmed tool is taken to change something);
-        `business=True` offers a read-only tool in business chats too (closed there else)."""
-
-        def register(fn: F) -> F:
-            self.add(fn, name=name, description=description, confirm=confirm,
-                     admins_only=admins_only, writes=writes, timeout_s=timeout_s,
-                     title=title, title_ru=title_ru, business=business, groups=groups,
-                     approvers=approvers)
-            return fn
-
-        return register(function) if function is not None else register
 
     def add(
         self,

@@ -127,20 +127,6 @@ class VectorStoreClient(ApiClient):
                                   "vector_store.file", json=body)
         return str(answer.get("status") or "")
 
-    async def store_files(self, store_id: str) -> list[str]:
-        """The ids of the files in the store, every page (`limit=100`, then `after`)."""
-        ids: list[str] = []
-        after = ""
-        while True:
-            query = f"?limit=100{f'&after={after}' if after else ''}"
-            page = await self._call("GET", f"/vector_stores/{store_id}/files{query}",
-                                    "vector_store.file list")
-            data = [item for item in page.get("data") or [] if isinstance(item, dict)]
-            ids += [str(item.get("id")) for item in data]
-            if not page.get("has_more") or not data:
-                return ids
-            after = ids[-1]
-
     async def detach(self, store_id: str, file_id: str) -> None:
         """Remove a file from the store; one already gone is fine."""
         with contextlib.suppress(errors.NotFoundError):

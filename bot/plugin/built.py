@@ -4,8 +4,6 @@ naming both when it is absent."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -34,12 +32,6 @@ class Built:
             if isinstance(item, kind):
                 return item
         return None
-
-    def find_loaded(self, module: str, kind: Callable[[], type[T]]) -> T | None:
-        """`find` for a type of `module` that is not imported unless its feature is on (the
-        knowledge base brings numpy): None, without importing it, when `module` is not loaded
-        (no part of that type can exist), else `find(kind())`."""
-        return self.find(kind()) if module in sys.modules else None
 
     def all(self, kind: type[T]) -> list[T]:
         """Every part of type `kind`, in the order the features were built."""

@@ -26,23 +26,24 @@ def make_tools() -> tuple[FunctionTools, list[tuple[object, ...]]]:
     tools = FunctionTools("shop")
     calls: list[tuple[object, ...]] = []
 
-    @tools.tool(confirm=True)
     async def refund(ctx: ToolContext, order_id: str, amount: int,
                      reason: Literal["late", "broken"] = "late") -> dict[str, object]:
         """Refund part of an order to the customer."""
         calls.append((ctx.user_id, ctx.idempotency_key, order_id, amount, reason))
         return {"refunded": amount, "order": order_id}
 
-    @tools.tool(name="ship-to", admins_only=True)
     async def ship_to(address: Address, express: bool = False) -> str:
         """Change the delivery address."""
         calls.append((address.city, express))
         return f"shipping to {address.city}"
 
-    @tools.tool
     async def crash() -> str:
         """Always fails."""
         raise RuntimeError("the warehouse is on fire")
+
+    tools.add(refund, confirm=True)
+    tools.add(ship_to, name="ship-to", admins_only=True)
+    tools.add(crash)
 
     return tools, calls
 

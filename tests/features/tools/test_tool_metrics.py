@@ -20,13 +20,14 @@ def sample(name: str, **labels: str) -> float:
 async def test_calls_errors_and_latency_per_tool() -> None:
     functions = FunctionTools("metrics")
 
-    @functions.tool(timeout_s=0.2)
     async def metered_lookup(n: int) -> str:
         """Looks something up."""
         if n < 0:
             raise ValueError("negative")
         await asyncio.sleep(n)
         return "found"
+
+    functions.add(metered_lookup, timeout_s=0.2)
 
     toolbox = build_toolbox(Settings(_env_file=None).tools, [functions])  # type: ignore[call-arg]
     before_ok = sample("fmbot_tool_calls_total", tool="metered_lookup", outcome="ok")

@@ -151,10 +151,11 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 def test_a_python_tool_clashing_with_a_file_tool_is_refused_naming_both(tmp_path: Path) -> None:
     functions = FunctionTools("mybot")
 
-    @functions.tool
     async def order_status(order_id: str) -> str:
         """Status of an order."""
         return order_id
+
+    functions.add(order_status)
 
     with pytest.raises(ToolsFileError) as caught:
         load_toolbox(write(tmp_path, GOOD), environ={"SHOP_TOKEN": "t"},
