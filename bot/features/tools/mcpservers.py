@@ -23,8 +23,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -164,7 +164,7 @@ class McpServerSource:
         """`bot check`: connect once, list the tools, disconnect; the names the server lists.
         Raises what the transport raised (see `reason_of`)."""
         async with asyncio.timeout(self._connect_timeout):
-            async with self._make_client() as client:
+            async with self._connect() as client:
                 tools = await _list_tools(client)
         self._offer(tools)
         return self.listed
@@ -188,7 +188,7 @@ class McpServerSource:
     async def _connected_session(self) -> None:
         async with AsyncExitStack() as stack:
             async with asyncio.timeout(self._connect_timeout):
-                client = await stack.enter_async_context(self._make_client())
+                client = await stack.enter_async_context(self._connect())
                 tools = await _list_tools(client)
             self._offer(tools)
             if self.unlisted:
@@ -209,13 +209,17 @@ class McpServerSource:
             await self._lost.wait()
             logger.warning("MCP server %r: connection lost; connecting again", self._server)
 
-    def _make_client(self) -> Client:
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[Client]:
+        """A connected client; its HTTP client, if it has one, closed with it."""
         from mcp import Client, StdioServerParameters
 
         if self._spec.command is not None:
             command, *args = self._spec.command
             params = StdioServerParameters(command=command, args=args, env=dict(self._spec.env))
-            return Client(params, cache=None)
+            async with Client(params, cache=None) as client:
+                yield client
+            return
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
@@ -239,7 +243,12 @@ class McpServerSource:
             # at every reconnect (20-50 ms of CPU each).
             verify=ssl_context(True),
         )
-        return Client(streamable_http_client(self._spec.url, http_client=http), cache=None)
+        # The SDK closes only an HTTP client it made itself: this one is closed here, after
+        # the session's end (each reconnect of a server down or flapping left its sockets
+        # open before). https://github.com/modelcontextprotocol/python-sdk, streamable_http.py
+        async with http, Client(streamable_http_client(self._spec.url, http_client=http),
+                                cache=None) as client:
+            yield client
 
     def _failed(self, exc: BaseException, delay: float) -> None:
         reason = reason_of(exc)

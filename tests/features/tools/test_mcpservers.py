@@ -4,9 +4,11 @@ over Streamable HTTP on loopback (with an API key header) and over stdio."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import subprocess
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -414,3 +416,18 @@ async def test_each_connection_takes_the_process_tls_context(
         assert loads == []
     finally:
         await source.close()
+
+
+async def test_each_connection_closes_its_http_client(tracker_port: int) -> None:
+    """The SDK closes only an HTTP client it made: ours, made per connection (its TLS context,
+    its signing hook), is closed with the connection. Before, every probe and every
+    reconnect of a server down or flapping left its socket to the garbage collector."""
+    source = McpServerSource("tracker", spec(tracker_port))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _ in range(3):
+            assert "find_issue" in await source.probe()
+        await source.start()  # a connection held, then closed
+        await source.close()
+        gc.collect()  # what nothing closed is finalized now, warning as it goes
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
