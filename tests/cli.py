@@ -175,6 +175,14 @@ class _LoggingState:
     def restore(self) -> None:
         root = logging.getLogger()
         handlers, level = self.root
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+                # `chat --log-file` opens its file for the process's life: here the process
+                # goes on, so the file is closed with the command's handler.
+                stream = getattr(handler, "stream", None)
+                if isinstance(stream, io.TextIOWrapper) and Path(str(stream.name)).is_file():
+                    stream.close()
         root.handlers[:] = handlers
         root.setLevel(level)
         for name, logger in logging.Logger.manager.loggerDict.items():

@@ -62,12 +62,13 @@ class PgvectorServer:
             shutil.chown(self.folder, self.user)
         _run([str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
               "-E", "UTF8", "--no-sync"], self.user)
-        log = open(self.folder / "server.log", "wb")  # noqa: SIM115 (the server's lifetime)
-        self.process = subprocess.Popen(
-            [str(self.bin / "postgres"), "-D", str(data), "-k", str(self.folder),
-             "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=40"],
-            user=self.user, stdout=log, stderr=subprocess.STDOUT,
-        )
+        # The server keeps its own copy of the descriptor: ours is closed once it has started.
+        with open(self.folder / "server.log", "wb") as log:
+            self.process = subprocess.Popen(
+                [str(self.bin / "postgres"), "-D", str(data), "-k", str(self.folder),
+                 "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=40"],
+                user=self.user, stdout=log, stderr=subprocess.STDOUT,
+            )
         url = f"postgresql+asyncpg://postgres@/postgres?host={self.folder}"
         deadline = time.monotonic() + START_TIMEOUT
         while True:

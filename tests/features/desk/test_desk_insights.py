@@ -104,7 +104,8 @@ async def test_the_card_is_posted_at_once_and_edited_with_the_summary_and_tags(
     assert "  handoff_summary: applied 1; tokens " in text
     path = tmp_path / "report.csv"
     write_csv(report, path)
-    [row] = [r for r in csv.DictReader(path.open(encoding="utf-8")) if r["intent"]]
+    with path.open(encoding="utf-8", newline="") as file:
+        [row] = [r for r in csv.DictReader(file) if r["intent"]]
     assert (row["intent"], row["sentiment"], row["language_tag"]) == ("refund", "neutral", "en")
     assert float(row["intent_confidence"]) == 0.9
     assert row["summary"].startswith("Problem: I want my money back for a broken kettle / ")

@@ -99,7 +99,8 @@ async def test_a_user_back_within_a_day_is_not_a_verified_resolution(
             in format_report(report))
     path = tmp_path / "report.csv"
     write_csv(report, path)
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
     assert [(r["qa"], r["qa_score"], r["qa_resolved"], r["qa_verified"]) for r in rows] == [
         ("scored", "5", "True", "False"), ("scored", "5", "True", "True")]
 

@@ -106,7 +106,8 @@ async def test_questions_are_grouped_ranked_by_users_and_labelled(
     assert "1. How do i return a broken — 3 users, 4 questions" in text
     path = tmp_path / "gaps.csv"
     assert write_gaps_csv(gaps, path) == 3
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
     assert (rows[0]["users"], rows[0]["covered"]) == ("3", "no")
     await jobs.aclose()
 
