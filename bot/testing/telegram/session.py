@@ -43,7 +43,7 @@ from bot.testing.telegram.flood import FloodControl, FloodLimits, loop_clock
 from bot.testing.telegram.sent import form_of, params_of, returns_list
 from bot.testing.telegram.state import ChatMessage, ChatState
 from bot.testing.telegram.users import FakeBotApi
-from bot.testing.telegram.views import SentCall, Shown
+from bot.testing.telegram.views import SentCall, Shown, ShownView, shows_something
 from bot.testing.telegram.wire import Params, TelegramError
 
 BOT_ID = 5000000001
@@ -175,7 +175,7 @@ class FakeTelegram(BaseSession):
     @property
     def shown(self) -> Mapping[tuple[int, int], Shown]:
         """What the bot sent, by (chat, message id), as the chats show it now."""
-        return _ShownView(self)
+        return ShownView(self._found, lambda: self.created)
 
     def calls(self, *methods: type[TelegramMethod[Any]]) -> list[Any]:
         """The calls of these aiogram method types (every call when none is given), in order,
@@ -365,7 +365,7 @@ class FakeTelegram(BaseSession):
     def _note_created(self, before: dict[int, int]) -> None:
         for kept, chat in self._chats():
             for message in chat.history[before.get(kept, 0):]:
-                if message.from_bot and _content(message):
+                if message.from_bot and shows_something(message):
                     self.created.append((kept, message.message_id))
 
     def _found(self, key: tuple[int, int]) -> Shown | None:
@@ -376,28 +376,3 @@ class FakeTelegram(BaseSession):
         if message is None or not message.from_bot:
             return None
         return Shown(kept, message)
-
-
-class _ShownView(Mapping[tuple[int, int], Shown]):
-    """`FakeTelegram.shown`: the bot's messages read from the state when asked for."""
-
-    def __init__(self, telegram: FakeTelegram) -> None:
-        self._telegram = telegram
-
-    def __getitem__(self, key: tuple[int, int]) -> Shown:
-        found = self._telegram._found(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        return iter(list(dict.fromkeys(self._telegram.created)))
-
-    def __len__(self) -> int:
-        return len(set(self._telegram.created))
-
-
-def _content(message: ChatMessage) -> bool:
-    """Whether a bot's message shows something (a forum topic's service message does not)."""
-    return any(value is not None for value in (message.text, message.caption, message.photo,
-                                               message.voice, message.kind, message.rich))

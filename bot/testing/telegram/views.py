@@ -1,12 +1,14 @@
 """What the kit's Telegram shows a test: each Bot API call the bot made (`SentCall`), each message
 it sent as its chat shows it now (`Shown`, read from the fake's state), and the Bot API's
-`Message` for one (`message_of`)."""
+`Message` for one (`message_of`), and every message it sent by (chat, message id) as the
+chats show them (`ShownView`: `FakeTelegram.shown`)."""
 
 from __future__ import annotations
 
 import functools
 import json
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,3 +170,30 @@ def message_of(shown: Shown, me: User) -> dict[str, Any]:
         message["receiver_user"] = {"id": shown.receiver, "is_bot": False,
                                     "first_name": str(shown.receiver)}
     return {k: v for k, v in message.items() if v is not None}
+
+
+class ShownView(Mapping[tuple[int, int], Shown]):
+    """`FakeTelegram.shown`: the bot's messages, read from the state when asked for. `found`
+    looks one up by (chat, message id); `created` lists them in the order the bot sent them."""
+
+    def __init__(self, found: Callable[[tuple[int, int]], Shown | None],
+                 created: Callable[[], list[tuple[int, int]]]) -> None:
+        self._found, self._created = found, created
+
+    def __getitem__(self, key: tuple[int, int]) -> Shown:
+        found = self._found(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(list(dict.fromkeys(self._created())))
+
+    def __len__(self) -> int:
+        return len(set(self._created()))
+
+
+def shows_something(message: ChatMessage) -> bool:
+    """Whether a bot's message shows something (a forum topic's service message does not)."""
+    return any(value is not None for value in (message.text, message.caption, message.photo,
+                                               message.voice, message.kind, message.rich))
